@@ -1,0 +1,1 @@
+"""qmac: golden package."""

@@ -1,0 +1,67 @@
+"""The ``qmac`` command line: one subcommand per module ``qmac/cmd_<name>.py``.
+
+Each command module defines ``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
+Errors a user can cause (TypeError, ValueError, QmacError) print one line and exit with 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main", "QmacError", "COMMANDS"]
+
+COMMANDS = {
+    "generate": "emit Verilog, a JSON manifest and a C header for one array",
+    "sim": "run a layer through the generated Verilog on Verilator and compare with the golden model",
+    "sweep": "measure resources, timing, cycles and quantization error over config axes",
+    "report": "render sweep results as CSV, JSON, Markdown and HTML with plots",
+    "demo": "classify digits with a quantized CNN run layer by layer on the simulated array",
+}
+
+
+class QmacError(Exception):
+    """An error a user can fix; the CLI prints its message on one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from qmac import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="qmac",
+        description="Generator of quantized systolic MAC arrays, verified bit-exact on Verilator.",
+    )
+    parser.add_argument("--version", action="version", version=f"qmac {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        try:
+            module = importlib.import_module(f"qmac.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"qmac.cmd_{name}":
+                raise
+            continue
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except (QmacError, ValueError, TypeError) as exc:
+        print(f"qmac {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"qmac {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

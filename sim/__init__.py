@@ -1,0 +1,1 @@
+"""qmac: sim package."""
