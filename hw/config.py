@@ -148,6 +148,16 @@ class ArrayConfig:
     def peak_macs_per_cycle(self) -> int:
         return self.rows * self.cols
 
+    @property
+    def requant_latency(self) -> int:
+        """Cycles from ``i_valid`` to ``o_valid`` of ``hw.requant.Requant`` (its register stages).
+
+        Depends on acc_bits and mult_bits (the multiplier's partial products); 8 for int8 presets.
+        """
+        from hw.requant import requant_latency  # the unit's structure is the single source
+
+        return requant_latency(self)
+
     # ---- stream widths ------------------------------------------------------------------
     @property
     def a_tdata_bits(self) -> int:
