@@ -1,0 +1,323 @@
+"""The quantized digits CNN: post-training quantization, integer inference, bit-width evaluation.
+
+Quantization follows the numeric contract of DESIGN.md (the network is in ``qmac.cnn``):
+per-channel symmetric weights, asymmetric per-tensor activations calibrated on the calibration
+split, int bias with scale S_in * S_w[c], ReLU fused as the clamp, (m0, shift) from
+``golden.quantize_multiplier``. Every quantized layer becomes a ``golden.Layer``, so the same
+object runs through the golden model or the RTL (``sim.run_layer``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+import golden
+from qmac.cnn import ARCH, FloatCNN, LayerSpec, float_forward, load_digits_data, load_float_cnn
+
+__all__ = [
+    "QuantLayer",
+    "QuantCNN",
+    "Runner",
+    "quantize_cnn",
+    "predict",
+    "count_ties",
+    "quantized_digits_cnn",
+    "evaluate_bits",
+]
+
+def _check_bits(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if not 2 <= value <= 16:
+        raise ValueError(f"{name} must be in [2, 16], not {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class QuantLayer:
+    """One quantized layer: integer tensors, zero points and the scales they came from.
+
+    ``w`` int64 in ``spec.w_shape``; ``bias``, ``m0`` (Q31, mult_bits=32 form), ``shift`` int64
+    (cout,); ``x_scale``/``y_scale`` floats (per tensor); ``w_scale`` float64 (cout,).
+    """
+
+    spec: LayerSpec
+    w: np.ndarray
+    bias: np.ndarray
+    m0: np.ndarray
+    shift: np.ndarray
+    x_zp: int
+    y_zp: int
+    act_min: int
+    act_max: int
+    x_scale: float
+    w_scale: np.ndarray
+    y_scale: float
+    a_bits: int
+    w_bits: int
+    out_bits: int
+
+    def to_layer(self, x: np.ndarray) -> golden.Layer:
+        """The ``golden.Layer`` applying this layer to integer ``x`` (NHWC; flattened for fc)."""
+        x = np.asarray(x, dtype=np.int64)
+        if self.spec.op == "fully_connected":
+            x = x.reshape(len(x), -1)
+        s = self.spec.stride
+        return golden.Layer(
+            op=self.spec.op,
+            x=x,
+            w=self.w,
+            bias=self.bias,
+            m0=self.m0,
+            shift=self.shift,
+            x_zp=self.x_zp,
+            y_zp=self.y_zp,
+            act_min=self.act_min,
+            act_max=self.act_max,
+            stride=(s, s),
+            padding="VALID" if self.spec.op == "fully_connected" else "SAME",
+            dilation=(1, 1),
+            groups=1,
+            a_bits=self.a_bits,
+            w_bits=self.w_bits,
+            out_bits=self.out_bits,
+        )
+
+    @property
+    def multiplier(self) -> np.ndarray:
+        """Real multiplier S_x * S_w[c] / S_y, float64 (cout,)."""
+        return self.x_scale * self.w_scale / self.y_scale
+
+
+Runner = Callable[["golden.Layer"], np.ndarray]
+
+
+@dataclass(frozen=True)
+class QuantCNN:
+    """The quantized network: input quantization plus one ``QuantLayer`` per ``ARCH`` entry."""
+
+    input_scale: float
+    input_zp: int
+    layers: tuple[QuantLayer, ...]
+    a_bits: int
+    w_bits: int
+    out_bits: int
+
+    def quantize_input(self, images: np.ndarray) -> np.ndarray:
+        """(N, 8, 8, 1) float pixels in [0, 1] -> int64 NHWC at ``a_bits``."""
+        return golden.quantize(
+            np.asarray(images, dtype=np.float64), self.input_scale, self.input_zp, self.a_bits
+        )
+
+    def forward(
+        self,
+        x_q: np.ndarray,
+        *,
+        runner: Runner | None = None,
+        rounding: str = "tflite",
+        mult_bits: int = 32,
+        all_layers: bool = False,
+    ):
+        """Integer inference.
+
+        Parameters
+        ----------
+        x_q : (N, 8, 8, 1) int64 array, from ``quantize_input``
+        runner : callable, optional
+            ``runner(layer: golden.Layer) -> int64 array`` in the layer's output layout. Default:
+            the golden model, ``layer.output(rounding=rounding, mult_bits=mult_bits)``. The demo
+            passes the RTL (``sim.run_layer``) instead.
+
+        Returns
+        -------
+        (N, 10) int64 logits, or the list of every layer's output if ``all_layers``.
+        """
+        if runner is None:
+
+            def runner(layer: golden.Layer) -> np.ndarray:
+                return layer.output(rounding=rounding, mult_bits=mult_bits)
+
+        x, outs = np.asarray(x_q, dtype=np.int64), []
+        for ql in self.layers:
+            x = np.asarray(runner(ql.to_layer(x)), dtype=np.int64)
+            outs.append(x)
+        return outs if all_layers else x
+
+    @property
+    def logits_scale(self) -> float:
+        return self.layers[-1].y_scale
+
+    @property
+    def logits_zp(self) -> int:
+        return self.layers[-1].y_zp
+
+    def dequantize_logits(self, q: np.ndarray) -> np.ndarray:
+        """Integer logits -> float64 logits (``(q - Z) * S``)."""
+        return golden.dequantize(q, self.logits_scale, self.logits_zp)
+
+    def acc_bits_needed(self) -> int:
+        """Smallest acc_bits for which no layer's accumulator (bias included) can overflow."""
+        need = 0
+        for ql in self.layers:
+            s = ql.spec
+            k = s.kernel * s.kernel * (1 if s.op == "depthwise_conv2d" else s.cin)
+            bound = int(np.abs(ql.bias).max()) + k * ((1 << ql.a_bits) - 1) * (1 << (ql.w_bits - 1))
+            need = max(need, bound.bit_length() + 1)
+        return need
+
+
+def _act_qparams(r: np.ndarray, bits: int, method: str) -> tuple[float, int]:
+    qp = golden.choose_qparams(r, bits, symmetric=False, method=method)
+    return float(np.asarray(qp.scale).reshape(-1)[0]), int(np.asarray(qp.zero_point).reshape(-1)[0])
+
+
+def quantize_cnn(
+    model: FloatCNN,
+    calib_images: np.ndarray,
+    *,
+    a_bits: int = 8,
+    w_bits: int = 8,
+    out_bits: int | None = None,
+    method: str = "minmax",
+) -> QuantCNN:
+    """Post-training quantization of ``model`` calibrated on ``calib_images``.
+
+    Parameters
+    ----------
+    calib_images : (N, 8, 8, 1) float array in [0, 1]
+        Activation ranges are the float network's outputs on these images (``method`` of
+        ``golden.choose_qparams``); the input range is fixed to [0, 1].
+    a_bits, w_bits : int
+        Activation and weight widths, 2..16. Inner layers output ``a_bits`` (they feed the next).
+    out_bits : int, optional
+        Width of the logits (default ``a_bits``).
+    """
+    a_bits, w_bits = _check_bits("a_bits", a_bits), _check_bits("w_bits", w_bits)
+    out_bits = a_bits if out_bits is None else _check_bits("out_bits", out_bits)
+    floats = float_forward(model, calib_images, all_layers=True)
+    in_scale, in_zp = _act_qparams(np.array([0.0, 1.0]), a_bits, "minmax")
+    x_scale, x_zp, layers = in_scale, in_zp, []
+    for i, spec in enumerate(ARCH):
+        bits_y = out_bits if i == len(ARCH) - 1 else a_bits
+        w = model.weights[spec.name]
+        wqp = golden.choose_qparams(w, w_bits, symmetric=True, axis=spec.channel_axis)
+        w_scale = np.asarray(wqp.scale, dtype=np.float64).reshape(spec.cout)
+        w_q = golden.quantize(w, wqp.scale, 0, w_bits, axis=spec.channel_axis)
+        bias_q = np.round(model.biases[spec.name] / (x_scale * w_scale)).astype(np.int64)
+        y_scale, y_zp = _act_qparams(floats[i], bits_y, method)
+        m0, shift = golden.quantize_multiplier(x_scale * w_scale / y_scale, 32)
+        qmin, qmax = -(1 << (bits_y - 1)), (1 << (bits_y - 1)) - 1
+        layers.append(
+            QuantLayer(
+                spec=spec,
+                w=np.asarray(w_q, dtype=np.int64),
+                bias=bias_q,
+                m0=np.asarray(m0, dtype=np.int64).reshape(spec.cout),
+                shift=np.asarray(shift, dtype=np.int64).reshape(spec.cout),
+                x_zp=x_zp,
+                y_zp=y_zp,
+                act_min=y_zp if spec.relu else qmin,
+                act_max=qmax,
+                x_scale=x_scale,
+                w_scale=w_scale,
+                y_scale=y_scale,
+                a_bits=a_bits,
+                w_bits=w_bits,
+                out_bits=bits_y,
+            )
+        )
+        x_scale, x_zp = y_scale, y_zp
+    return QuantCNN(in_scale, in_zp, tuple(layers), a_bits, w_bits, out_bits)
+
+
+def predict(logits: np.ndarray) -> np.ndarray:
+    """Class per row: argmax, ties to the lowest class index."""
+    return np.argmax(np.asarray(logits), axis=1)
+
+
+def count_ties(logits: np.ndarray) -> int:
+    """Rows whose maximum appears more than once."""
+    logits = np.asarray(logits)
+    return int(np.sum((logits == logits.max(axis=1, keepdims=True)).sum(axis=1) > 1))
+
+
+@functools.lru_cache(maxsize=64)
+def quantized_digits_cnn(
+    a_bits: int = 8, w_bits: int = 8, out_bits: int | None = None, method: str = "minmax"
+) -> QuantCNN:
+    """The shipped network quantized on the shipped calibration split (cached)."""
+    data = load_digits_data()
+    return quantize_cnn(
+        load_float_cnn(),
+        data.images[data.calib],
+        a_bits=a_bits,
+        w_bits=w_bits,
+        out_bits=out_bits,
+        method=method,
+    )
+
+
+def evaluate_bits(
+    a_bits: int,
+    w_bits: int,
+    *,
+    n_test: int | None = None,
+    rounding: str = "tflite",
+    mult_bits: int = 32,
+    method: str = "minmax",
+) -> dict:
+    """Accuracy and logit error of the digits CNN at ``a_bits`` x ``w_bits`` (golden model).
+
+    Inner layers output ``a_bits``, the logits too; the accumulator is exact (see
+    ``acc_bits_needed`` in the result for the width an array needs).
+
+    Parameters
+    ----------
+    a_bits, w_bits : int
+        2..16.
+    n_test : int, optional
+        Use the first ``n_test`` images of the test split (default: all 397).
+
+    Returns
+    -------
+    dict
+        ``float_accuracy``, ``int_accuracy`` (fractions in [0, 1]), ``sqnr_db`` (float logits vs
+        dequantized integer logits, dB), ``max_err_lsb`` (max |float logit - integer logit| in
+        logit LSBs), ``ties`` (images whose integer logits tie for the maximum), ``agreement``
+        (fraction of images with the same class as float), ``n_test``, ``acc_bits_needed``.
+    """
+    a_bits, w_bits = _check_bits("a_bits", a_bits), _check_bits("w_bits", w_bits)
+    data = load_digits_data()
+    test = data.test
+    if n_test is not None:
+        if isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)):
+            raise TypeError(f"n_test must be an integer, not {n_test!r}")
+        if not 1 <= n_test <= len(test):
+            raise ValueError(f"n_test must be in [1, {len(test)}], not {n_test!r}")
+        test = test[:n_test]
+    images, labels = data.images[test], data.labels[test]
+    qnet = quantized_digits_cnn(a_bits, w_bits, None, method)
+    f_logits = float_forward(load_float_cnn(), images)
+    q_logits = qnet.forward(qnet.quantize_input(images), rounding=rounding, mult_bits=mult_bits)
+    f_pred, q_pred = predict(f_logits), predict(q_logits)
+    return {
+        "a_bits": a_bits,
+        "w_bits": w_bits,
+        "n_test": int(len(test)),
+        "float_accuracy": float(np.mean(f_pred == labels)),
+        "int_accuracy": float(np.mean(q_pred == labels)),
+        "agreement": float(np.mean(f_pred == q_pred)),
+        "ties": count_ties(q_logits),
+        "sqnr_db": float(golden.sqnr_db(f_logits, qnet.dequantize_logits(q_logits))),
+        "max_err_lsb": float(
+            golden.max_abs_error_lsb(f_logits, q_logits, qnet.logits_scale, qnet.logits_zp)
+        ),
+        "acc_bits_needed": qnet.acc_bits_needed(),
+        "rounding": rounding,
+        "mult_bits": mult_bits,
+        "method": method,
+    }
