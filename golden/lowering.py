@@ -1,0 +1,362 @@
+"""Lowering: a layer becomes array jobs, and the job outputs reassemble into the layer output.
+
+Every layer is viewed as GEMMs on a 2-D output ``Y[Mtot, Cout]`` (rows = batch*OH*OW output pixels,
+or matmul rows, or fc batch; columns = output channels), reshaped to the layer's layout at the end:
+
+- matmul ``x[M, K] @ w[K, N]``; fully connected ``x[B, in] @ w[out, in].T``;
+- conv2d: ``im2col`` (padding filled with ``x_zp``, a zero difference) gives ``[Mtot, KH*KW*Cin]``;
+  group g reads input channels ``[g*Cin/G, (g+1)*Cin/G)`` of every tap and writes output channels
+  ``[g*Cout/G, (g+1)*Cout/G)``;
+- depthwise: the grouped conv with ``G = Cin`` and ``Cout/G = multiplier`` (the weight
+  ``[1, KH, KW, C*mult]`` is OHWI ``[C*mult, KH, KW, 1]``).
+
+Groups narrower than the array (``Cout/G < cols``) are packed: P consecutive groups share one job
+whose activation block is the P groups' patches side by side and whose weight block is
+block-diagonal. This is exact (the activations of one group meet zero weights of the others) and
+fills the columns.
+
+Each GEMM is tiled in M and N so that every job passes ``config.check_job``; the blocks are the
+largest the buffers allow (multiples of rows/cols), split evenly. K is never tiled: the hardware has
+no partial-sum input, so a K that no job can hold is a ValueError naming K and the limit.
+
+The lowering reads only ``rows``, ``cols``, ``mult_bits`` and ``check_job(m, k, n)`` from the
+config, so golden does not import hw; any object with those members works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from golden.geometry import conv_output_size, im2col
+from golden.multiplier import reduce_multiplier
+
+__all__ = ["ConvGeometry", "Job", "Plan", "conv_geometry", "lower", "run_job_reference"]
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of a conv2d / depthwise layer (NHWC in, NHWC out)."""
+
+    batch: int
+    h: int
+    w: int
+    cin: int
+    kh: int
+    kw: int
+    cout: int
+    oh: int
+    ow: int
+    groups: int
+
+
+def conv_geometry(layer) -> ConvGeometry:
+    """Geometry of a conv2d or depthwise_conv2d ``golden.Layer`` (depthwise: ``groups = Cin``)."""
+    n, h, w, cin = layer.x.shape
+    if layer.op == "conv2d":
+        cout, kh, kw, _ = layer.w.shape
+        groups = layer.groups
+    elif layer.op == "depthwise_conv2d":
+        _, kh, kw, cout = layer.w.shape
+        groups = cin
+    else:
+        raise ValueError(f"layer.op must be 'conv2d' or 'depthwise_conv2d', not {layer.op!r}")
+    oh, ow = conv_output_size(
+        (h, w), (kh, kw), stride=layer.stride, padding=layer.padding, dilation=layer.dilation
+    )
+    return ConvGeometry(n, h, w, cin, kh, kw, cout, oh, ow, groups)
+
+
+@dataclass(frozen=True, eq=False)
+class Job:
+    """One array job (docs/PROTOCOL.md): ``out = clamp(requant(bias + W.T (A - x_zp)) + y_zp)``.
+
+    Attributes
+    ----------
+    m, k, n : int
+        Job dimensions.
+    x_zp, y_zp, act_min, act_max : int
+        Activation and output zero points, output clamp (inclusive).
+    a : (m, k) ndarray of int64
+        Activation block.
+    w : (k, n) ndarray of int64
+        Weight block.
+    bias, m0, shift : (n,) ndarray of int64
+        Per-column parameters; ``m0``/``shift`` already reduced to the config's ``mult_bits``.
+    row0 : int
+        First row of the layer's 2-D output ``Y[Mtot, Cout]`` that job row 0 lands on.
+    channels : (n,) ndarray of int64
+        Column of ``Y`` (output channel) each job column lands on.
+    """
+
+    m: int
+    k: int
+    n: int
+    x_zp: int
+    y_zp: int
+    act_min: int
+    act_max: int
+    a: np.ndarray
+    w: np.ndarray
+    bias: np.ndarray
+    m0: np.ndarray
+    shift: np.ndarray
+    row0: int
+    channels: np.ndarray
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates the job performs (``m * k * n``, including packing zeros)."""
+        return self.m * self.k * self.n
+
+
+@dataclass
+class Plan:
+    """The jobs of a layer and how their outputs reassemble.
+
+    Attributes
+    ----------
+    jobs : list of Job
+    rows_total, channels_total : int
+        Shape of the 2-D output ``Y[rows_total, channels_total]``.
+    out_shape : tuple of int
+        Layout of the layer output (``Y.reshape(out_shape)``).
+    """
+
+    jobs: list[Job]
+    rows_total: int
+    channels_total: int
+    out_shape: tuple
+    _owner: np.ndarray = field(default=None, repr=False)
+
+    def assemble(self, outputs) -> np.ndarray:
+        """Place job outputs into the layer output.
+
+        Parameters
+        ----------
+        outputs : sequence of (m, n) int arrays
+            One per job, in ``jobs`` order.
+
+        Returns
+        -------
+        ndarray of int64, shape ``out_shape``
+
+        Raises
+        ------
+        ValueError
+            If the number of outputs or a shape does not match the jobs, or an output element
+            is not covered by any job.
+        """
+        outputs = list(outputs)
+        if len(outputs) != len(self.jobs):
+            raise ValueError(
+                f"outputs must hold one array per job ({len(self.jobs)}), not {len(outputs)}"
+            )
+        y = np.zeros((self.rows_total, self.channels_total), dtype=np.int64)
+        seen = np.zeros(y.shape, dtype=bool)
+        for i, (job, out) in enumerate(zip(self.jobs, outputs, strict=False)):
+            out = np.asarray(out)
+            if out.shape != (job.m, job.n):
+                raise ValueError(f"outputs[{i}] must have shape {(job.m, job.n)}, not {out.shape}")
+            y[job.row0 : job.row0 + job.m, job.channels] = out
+            seen[job.row0 : job.row0 + job.m, job.channels] = True
+        if not seen.all():
+            r, c = np.argwhere(~seen)[0]
+            raise ValueError(f"output element (row {r}, channel {c}) is produced by no job")
+        return y.reshape(self.out_shape)
+
+    def locate(self, index: int) -> tuple[int, int, int]:
+        """Job and job coordinates ``(job, m, n)`` producing flat output element ``index``."""
+        r, c = divmod(int(index), self.channels_total)
+        for j, job in enumerate(self.jobs):
+            if job.row0 <= r < job.row0 + job.m:
+                hit = np.nonzero(job.channels == c)[0]
+                if hit.size:
+                    return j, r - job.row0, int(hit[0])
+        raise ValueError(f"index must address an output element, not {index!r}")
+
+
+def _largest(ok, hi: int) -> int:
+    """Largest v in [1, hi] with ok(v) (ok monotone decreasing, ok(1) true)."""
+    lo = 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _passes(config, m: int, k: int, n: int) -> bool:
+    try:
+        config.check_job(m, k, n)
+    except ValueError:
+        return False
+    return True
+
+
+def _blocks(total: int, limit: int, unit: int) -> list[tuple[int, int]]:
+    """Split ``total`` into even blocks of at most ``limit``, multiples of ``unit`` if possible."""
+    if limit >= total:
+        return [(0, total)]
+    if limit >= unit:
+        limit -= limit % unit
+    count = -(-total // limit)
+    size = -(-total // count)
+    if size > unit:
+        size = min(limit, -(-size // unit) * unit)
+    return [(s, min(size, total - s)) for s in range(0, total, size)]
+
+
+def _gemm_view(layer):
+    """(A [Mtot, G, Kg] patches, W [G, Kg, cog], out_shape) of a layer."""
+    x, w = layer.x, layer.w
+    if layer.op == "matmul":
+        return x[:, None, :], w[None], (x.shape[0], w.shape[1])
+    if layer.op == "fully_connected":
+        return x[:, None, :], w.T[None], (x.shape[0], w.shape[0])
+    geo = conv_geometry(layer)
+    wo = (
+        w if layer.op == "conv2d" else w.transpose(3, 1, 2, 0)
+    )  # depthwise -> OHWI [C*mult, KH, KW, 1]
+    g, cig, cog = geo.groups, geo.cin // geo.groups, geo.cout // geo.groups
+    cols = im2col(
+        x,
+        geo.kh,
+        geo.kw,
+        stride=layer.stride,
+        padding=layer.padding,
+        dilation=layer.dilation,
+        pad_value=layer.x_zp,
+    )
+    taps = geo.kh * geo.kw
+    a = cols.reshape(-1, taps, g, cig).transpose(0, 2, 1, 3).reshape(-1, g, taps * cig)
+    wg = wo.reshape(g, cog, taps * cig).transpose(0, 2, 1)
+    return a, wg, (geo.batch, geo.oh, geo.ow, geo.cout)
+
+
+def lower(layer, config, *, pack: bool = True) -> Plan:
+    """Turn a ``golden.Layer`` into array jobs for ``config``.
+
+    Parameters
+    ----------
+    layer : golden.Layer
+    config : object
+        Anything with ``rows``, ``cols``, ``mult_bits`` and ``check_job(m, k, n)`` (ArrayConfig).
+    pack : bool
+        Pack narrow groups block-diagonally into one job (see the module docstring).
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ValueError
+        If the reduction length K of the layer fits no job (accumulator width or buffer depth).
+    """
+    for attr in ("rows", "cols", "mult_bits", "check_job"):
+        if not hasattr(config, attr):
+            raise TypeError(f"config must have rows, cols, mult_bits and check_job, not {config!r}")
+    a, wg, out_shape = _gemm_view(layer)
+    mtot, groups, kg = a.shape
+    cog = wg.shape[2]
+    m0, shift = reduce_multiplier(layer.m0, layer.shift, config.mult_bits)
+    m0, shift = np.asarray(m0, np.int64), np.asarray(shift, np.int64)
+    bias = np.asarray(layer.bias, np.int64)
+    pack_size = 1
+    if pack and groups > 1 and cog < config.cols:
+        pack_size = max(1, min(groups, config.cols // cog))
+        while pack_size > 1 and not _passes(config, 1, pack_size * kg, pack_size * cog):
+            pack_size -= 1
+    k = pack_size * kg
+    if not _passes(config, 1, k, 1):
+        try:
+            config.check_job(1, k, 1)
+        except ValueError as exc:
+            raise ValueError(
+                f"layer {layer.op} needs K={kg} per output channel, more than one job can hold "
+                f"(no K tiling: the array has no partial-sum input): {exc}"
+            ) from None
+    jobs: list[Job] = []
+    for g0 in range(0, groups, pack_size):
+        p = min(pack_size, groups - g0)
+        a_g = a[:, g0 : g0 + p, :].reshape(mtot, p * kg)
+        w_g = np.zeros((p * kg, p * cog), dtype=np.int64)
+        for i in range(p):  # block diagonal: group g0+i meets only its own weights
+            w_g[i * kg : (i + 1) * kg, i * cog : (i + 1) * cog] = wg[g0 + i]
+        kk, nn = p * kg, p * cog
+        ch0 = g0 * cog
+        n_lim = _largest(lambda v, kk=kk: _passes(config, 1, kk, v), nn)
+        for n0, nb in _blocks(nn, n_lim, config.cols):
+            m_lim = _largest(lambda v, kk=kk, nb=nb: _passes(config, v, kk, nb), mtot)
+            sl = slice(ch0 + n0, ch0 + n0 + nb)
+            for r0, mb in _blocks(mtot, m_lim, config.rows):
+                config.check_job(mb, kk, nb)
+                jobs.append(
+                    Job(
+                        m=mb,
+                        k=kk,
+                        n=nb,
+                        x_zp=int(layer.x_zp),
+                        y_zp=int(layer.y_zp),
+                        act_min=int(layer.act_min),
+                        act_max=int(layer.act_max),
+                        a=np.ascontiguousarray(a_g[r0 : r0 + mb]),
+                        w=np.ascontiguousarray(w_g[:, n0 : n0 + nb]),
+                        bias=bias[sl].copy(),
+                        m0=m0[sl].copy(),
+                        shift=shift[sl].copy(),
+                        row0=r0,
+                        channels=np.arange(ch0 + n0, ch0 + n0 + nb, dtype=np.int64),
+                    )
+                )
+    return Plan(jobs, mtot, groups * cog, tuple(out_shape))
+
+
+def run_job_reference(
+    job: Job,
+    *,
+    rounding: str = "tflite",
+    mult_bits: int = 32,
+    out_bits: int = 8,
+    a_bits: int = 8,
+    w_bits: int = 8,
+) -> np.ndarray:
+    """NumPy model of one job as the hardware computes it (docs/PROTOCOL.md).
+
+    Parameters
+    ----------
+    job : Job
+    rounding : {"tflite", "single"}
+    mult_bits : int
+        Width of ``job.m0`` (the config's mult_bits).
+    out_bits, a_bits, w_bits : int
+        Output, activation and weight widths (value range checks).
+
+    Returns
+    -------
+    (m, n) ndarray of int64
+        Exact (64-bit accumulation; the lowering already bounds K by the config's acc_bits).
+    """
+    from golden import matmul  # late: golden/__init__ may import this module
+
+    return matmul(
+        job.a,
+        job.w,
+        job.bias,
+        x_zp=job.x_zp,
+        y_zp=job.y_zp,
+        m0=job.m0,
+        shift=job.shift,
+        act_min=job.act_min,
+        act_max=job.act_max,
+        rounding=rounding,
+        mult_bits=mult_bits,
+        out_bits=out_bits,
+        a_bits=a_bits,
+        w_bits=w_bits,
+        acc_bits=64,
+    )

@@ -1,0 +1,252 @@
+"""``qmac sim``: run a layer through the generated Verilog on Verilator and compare with golden.
+
+Examples::
+
+    qmac sim --op conv2d --h 16 --w 16 --cin 8 --cout 16 --kernel 3 --stride 2 \
+        --padding SAME --seed 1
+    qmac sim --op matmul --m 256 --k 256 --n 256 --preset int8-16x16 --json stats.json
+    qmac sim --op depthwise_conv2d --h 8 --w 8 --cin 4 --kernel 3 --multiplier 2 --padding SAME
+    qmac sim --op fully_connected --batch 4 --in-features 64 --out-features 10 --gaps --backpressure
+    qmac sim --layer-file L.npz --out Y.npy
+
+The array comes from ``--preset`` and/or the same per-field options as ``qmac generate`` (without
+either, the ArrayConfig defaults). A random layer (``golden.make_random_layer``, seeded by
+``--seed``)
+is built from the op's dimensions unless ``--layer-file`` gives one. Exit code 1 on any mismatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+__all__ = ["add_arguments", "run", "layer_from_args", "config_from_args"]
+
+OPS = ("matmul", "fully_connected", "conv2d", "depthwise_conv2d")
+_DIMS = {
+    "matmul": ("m", "k", "n"),
+    "fully_connected": ("batch", "in_features", "out_features"),
+    "conv2d": (
+        "batch",
+        "h",
+        "w",
+        "cin",
+        "cout",
+        "kernel",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+    ),
+    "depthwise_conv2d": (
+        "batch",
+        "h",
+        "w",
+        "cin",
+        "multiplier",
+        "kernel",
+        "stride",
+        "padding",
+        "dilation",
+    ),
+}
+_INT_DIMS = (
+    "m",
+    "k",
+    "n",
+    "batch",
+    "in_features",
+    "out_features",
+    "h",
+    "w",
+    "cin",
+    "cout",
+    "multiplier",
+    "groups",
+)
+
+
+def _pair_or_int(text: str):
+    parts = [int(p) for p in text.split(",")]
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _padding(text: str):
+    return text.upper() if text.upper() in ("SAME", "VALID") else _pair_or_int(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``qmac sim`` (see the module docstring)."""
+    from hw.config import ArrayConfig
+    from qmac.cmd_generate import _CHOICES, CONFIG_OPTIONS
+
+    src = parser.add_argument_group("layer")
+    src.add_argument("--op", choices=OPS, help="random layer of this op (or --layer-file)")
+    src.add_argument(
+        "--layer-file", type=Path, metavar="L.npz", help="layer saved by golden.save_layer"
+    )
+    for name in _INT_DIMS:
+        src.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, type=int, default=None, metavar="N"
+        )
+    src.add_argument("--kernel", type=_pair_or_int, default=None, metavar="K|KH,KW")
+    src.add_argument("--stride", type=_pair_or_int, default=None, metavar="S|SH,SW")
+    src.add_argument("--dilation", type=_pair_or_int, default=None, metavar="D|DH,DW")
+    src.add_argument("--padding", type=_padding, default=None, metavar="SAME|VALID|P|T,L,B,R")
+    src.add_argument("--seed", type=int, default=0, help="layer values and stream gap patterns [0]")
+    run_group = parser.add_argument_group("simulation")
+    run_group.add_argument(
+        "--gaps", action="store_true", help="random valid gaps on the input streams"
+    )
+    run_group.add_argument(
+        "--backpressure", action="store_true", help="random ready gaps on the output"
+    )
+    run_group.add_argument(
+        "--waves", action="store_true", help="record waveforms (FST if lz4 headers, else VCD)"
+    )
+    run_group.add_argument("--out", type=Path, metavar="Y.npy", help="save the RTL output")
+    run_group.add_argument("--json", type=Path, metavar="S.json", help="save the stats")
+    cfg = parser.add_argument_group("array configuration (as qmac generate; defaults in brackets)")
+    cfg.add_argument("--preset", metavar="NAME", help="start from a named preset")
+    defaults = ArrayConfig()
+    for field, help_text in CONFIG_OPTIONS.items():
+        kwargs = (
+            {"choices": _CHOICES[field]} if field in _CHOICES else {"type": int, "metavar": "N"}
+        )
+        cfg.add_argument(
+            f"--{field.replace('_', '-')}",
+            dest=f"cfg_{field}",
+            default=None,
+            help=f"{help_text} [{getattr(defaults, field)}]",
+            **kwargs,
+        )
+
+
+def config_from_args(args: argparse.Namespace):
+    """ArrayConfig from ``--preset`` (else the defaults) with the per-field options applied."""
+    from hw.config import ArrayConfig, preset
+    from qmac.cmd_generate import CONFIG_OPTIONS
+
+    given = {
+        f: getattr(args, f"cfg_{f}")
+        for f in CONFIG_OPTIONS
+        if getattr(args, f"cfg_{f}") is not None
+    }
+    base = preset(args.preset) if args.preset is not None else ArrayConfig()
+    return dataclasses.replace(base, **given)
+
+
+def layer_from_args(args: argparse.Namespace, config):
+    """The layer of ``--layer-file``, or a random ``--op`` layer with the config's bit widths."""
+    import numpy as np
+
+    import golden
+
+    if args.layer_file is not None:
+        if args.op is not None:
+            raise ValueError("give either --op or --layer-file, not both")
+        return golden.load_layer(args.layer_file)
+    if args.op is None:
+        raise ValueError("--op or --layer-file is required")
+    allowed = _DIMS[args.op]
+    dims = {}
+    for name in (
+        "m",
+        "k",
+        "n",
+        "batch",
+        "in_features",
+        "out_features",
+        "h",
+        "w",
+        "cin",
+        "cout",
+        "multiplier",
+        "groups",
+        "kernel",
+        "stride",
+        "padding",
+        "dilation",
+    ):
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in allowed:
+            raise ValueError(f"--{name.replace('_', '-')} does not apply to --op {args.op}")
+        dims[name] = value
+    if args.op == "depthwise_conv2d":  # make_random_layer needs these explicitly
+        dims = {"stride": 1, "padding": "VALID", "dilation": 1} | dims
+    return golden.make_random_layer(
+        args.op,
+        rng=np.random.default_rng(args.seed),
+        a_bits=config.a_bits,
+        w_bits=config.w_bits,
+        out_bits=config.out_bits,
+        acc_bits=config.acc_bits,
+        **dims,
+    )
+
+
+def _table(config, layer, stats) -> str:
+    rows = [
+        ("array", f"{config.name} (config {config.digest})"),
+        (
+            "layer",
+            f"{layer.op} x{tuple(layer.x.shape)} w{tuple(layer.w.shape)} -> "
+            f"{tuple(layer.output_shape)}",
+        ),
+        ("jobs", f"{stats['jobs']}"),
+        ("MACs", f"{stats['macs']:,}"),
+        ("cycles", f"{stats['cycles']:,} (ideal model {stats['ideal_cycles']:,})"),
+        (
+            "utilization",
+            f"{stats['utilization']:.3f} (ideal model {stats['ideal_utilization']:.3f})",
+        ),
+        ("mismatches", f"{stats['mismatches']}"),
+        (
+            "sim speed",
+            f"{stats['cycles_per_second']:,.0f} cycles/s ({stats['sim_seconds']:.2f} s simulated, "
+            f"{stats['wall_seconds']:.1f} s wall incl. build {stats['build_seconds']:.1f} s)",
+        ),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from qmac.cli import QmacError
+    from sim import SimError, run_layer
+
+    config = config_from_args(args)
+    layer = layer_from_args(args, config)
+    try:
+        out, stats = run_layer(
+            config,
+            layer,
+            gaps=args.gaps,
+            backpressure=args.backpressure,
+            waves=args.waves,
+            seed=args.seed,
+        )
+    except SimError as exc:  # a hang or a crashed simulator: one line, exit 2
+        raise QmacError(str(exc).splitlines()[0]) from None
+    print(f"qmac sim: {config.name}")
+    print(_table(config, layer, stats))
+    if stats["wave_file"]:
+        print(f"  waves        {stats['wave_file']}")
+    if args.out is not None:
+        np.save(args.out, out)
+    if args.json is not None:
+        doc = {k: v for k, v in stats.items() if k != "mismatch"}
+        doc["first_mismatch"] = None if stats["mismatch"] is None else str(stats["mismatch"])
+        doc["config"] = config.to_dict()
+        doc["op"] = layer.op
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    if stats["mismatch"] is not None:
+        print(f"qmac sim: MISMATCH: {stats['mismatch']}")
+        return 1
+    return 0

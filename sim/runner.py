@@ -1,0 +1,373 @@
+"""Verilator builds through ``cocotb_tools.runner``, cached per design, and cocotb test runs.
+
+A build is cached under ``$QMAC_CACHE/verilator/<key>`` (default ``~/.cache/qmac/verilator``):
+for an ArrayConfig the key is (config digest, generator hash, waves), so a config compiles once per
+machine and any change to the generator sources invalidates it; for raw Verilog the key is the
+hash of the text. A lock file per key serialises builders, so parallel pytest workers that want
+the same model build it once and the others wait and reuse it.
+
+Waveforms: with ``waves=True`` the model is built with tracing; FST when the lz4 headers exist
+(:func:`sim.toolchain.fst_available`), else VCD. :attr:`BuildInfo.wave_format` says which.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.toolchain import BUILD_ARGS, MAKEFLAGS, fst_available, setup_verilator
+
+__all__ = [
+    "BuildInfo",
+    "TestRun",
+    "build",
+    "build_verilog",
+    "cache_root",
+    "free_run_speed",
+    "generator_hash",
+    "run_cocotb",
+]
+
+_STAMP = "qmac_build.json"
+TOPLEVEL = "qmac_top"
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """A built Verilator model.
+
+    Attributes
+    ----------
+    build_dir : Path
+        Folder holding the model executable and ``qmac_build.json``.
+    toplevel : str
+        HDL top module name.
+    verilog : Path
+        The Verilog source the model was built from.
+    waves : bool
+        Built with tracing.
+    wave_format : {"fst", "vcd"} or None
+        Waveform format written by test runs (None without waves).
+    key : str
+        Cache key (folder name).
+    cached : bool
+        True when an existing build was reused.
+    build_seconds : float
+        Wall time of the build (of the original build when cached).
+    """
+
+    build_dir: Path
+    toplevel: str
+    verilog: Path
+    waves: bool
+    wave_format: str | None
+    key: str
+    cached: bool
+    build_seconds: float
+
+    @property
+    def wave_file(self) -> str | None:
+        """Name of the waveform file a test run writes in its test folder."""
+        return None if self.wave_format is None else f"dump.{self.wave_format}"
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """Outcome of one cocotb simulation.
+
+    Attributes
+    ----------
+    tests, failed : int
+        Test cases reported in the results file and how many failed or errored.
+    messages : list of str
+        Failure messages of the failed test cases.
+    test_dir : Path
+        Folder of the run (results.xml, waveforms).
+    seconds : float
+        Wall time of the simulation.
+    """
+
+    tests: int
+    failed: int
+    messages: list[str]
+    test_dir: Path
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return self.tests > 0 and self.failed == 0
+
+
+def cache_root() -> Path:
+    """Root of the qmac cache: ``$QMAC_CACHE`` or ``~/.cache/qmac``."""
+    env = os.environ.get("QMAC_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "qmac"
+
+
+def generator_hash() -> str:
+    """Hash of the generator sources (``hw/*.py``): any hardware change invalidates builds."""
+    try:
+        from hw.emit import generator_hash as emit_hash
+    except ImportError:
+        import hw
+
+        h = hashlib.sha256()
+        for path in sorted(Path(hw.__file__).parent.glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()[:16]
+    return emit_hash()
+
+
+def _toolchain_tag(waves: bool) -> str:
+    import cocotb
+
+    return json.dumps(
+        {
+            "args": BUILD_ARGS,
+            "make": MAKEFLAGS,
+            "waves": waves,
+            "fst": waves and fst_available(),
+            "cocotb": cocotb.__version__,
+            "python": sys.version_info[:2],
+        },
+        sort_keys=True,
+    )
+
+
+def _build_in_cache(key: str, toplevel: str, write_verilog, waves: bool) -> BuildInfo:
+    setup_verilator()
+    folder = cache_root() / "verilator" / key
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    wave_format = ("fst" if fst_available() else "vcd") if waves else None
+    lock_path = folder.parent / f"{key}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = folder / _STAMP
+        if stamp.is_file():
+            meta = json.loads(stamp.read_text())
+            return BuildInfo(
+                folder,
+                toplevel,
+                folder / "design.v",
+                waves,
+                wave_format,
+                key,
+                True,
+                meta["build_seconds"],
+            )
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        verilog = folder / "design.v"
+        write_verilog(verilog)
+        args = list(BUILD_ARGS)
+        if wave_format == "fst":
+            args.append("--trace-fst")
+        if waves:
+            args += ["--trace-depth", "2"]
+        from cocotb_tools.runner import get_runner
+
+        runner = get_runner("verilator")
+        t0 = time.perf_counter()
+        runner.build(
+            sources=[verilog],
+            hdl_toplevel=toplevel,
+            build_dir=folder,
+            build_args=args,
+            waves=waves,
+            timescale=("1ns", "1ps"),
+            log_file=folder / "build.log",
+        )
+        seconds = time.perf_counter() - t0
+        _drop_intermediates(folder, toplevel)
+        stamp.write_text(json.dumps({"build_seconds": seconds, "toplevel": toplevel}))
+        return BuildInfo(folder, toplevel, verilog, waves, wave_format, key, False, seconds)
+
+
+def _drop_intermediates(folder: Path, toplevel: str) -> None:
+    """Delete the compiler's intermediates (precompiled headers alone are ~145 MB per build)."""
+    for pattern in ("*.gch", "*.o", "*.a", "*.d", "*.cpp", "*.h"):
+        for path in folder.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def build_verilog(verilog: str, toplevel: str, *, waves: bool = False) -> BuildInfo:
+    """Build (or reuse) a Verilator model of the Verilog text ``verilog``.
+
+    Parameters
+    ----------
+    verilog : str
+        Complete Verilog source.
+    toplevel : str
+        Top module name.
+    waves : bool
+        Build with tracing (FST if available, else VCD).
+    """
+    if not isinstance(verilog, str) or not verilog.strip():
+        raise ValueError(f"verilog must be a non-empty string, not {verilog!r:.40}")
+    h = hashlib.sha256(verilog.encode())
+    h.update(_toolchain_tag(waves).encode())
+    key = f"v_{toplevel}_{h.hexdigest()[:16]}"
+    return _build_in_cache(key, toplevel, lambda p: p.write_text(verilog), waves)
+
+
+def build(config, *, waves: bool = False) -> BuildInfo:
+    """Build (or reuse) the Verilator model of ``qmac_top`` for an ArrayConfig.
+
+    Parameters
+    ----------
+    config : hw.config.ArrayConfig
+    waves : bool
+        Build with tracing (FST if available, else VCD).
+
+    Returns
+    -------
+    BuildInfo
+    """
+    from hw.config import ArrayConfig
+
+    if not isinstance(config, ArrayConfig):
+        raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+    h = hashlib.sha256(f"{config.digest}|{generator_hash()}".encode())
+    h.update(_toolchain_tag(waves).encode())
+    key = f"{config.name}_{h.hexdigest()[:16]}{'_w' if waves else ''}"
+
+    def write(path: Path) -> None:
+        path.write_text(_generate_verilog(config))
+
+    return _build_in_cache(key, TOPLEVEL, write, waves)
+
+
+def _generate_verilog(config) -> str:
+    try:
+        from hw.emit import generate_verilog
+    except ImportError:
+        from amaranth.back import verilog
+
+        from hw.top import QmacTop
+
+        return verilog.convert(QmacTop(config), name=TOPLEVEL)
+    return generate_verilog(config)
+
+
+def _parse_results(path: Path) -> tuple[int, int, list[str]]:
+    if not path.is_file():
+        return 0, 0, [f"simulation ended without a results file ({path})"]
+    tests = failed = 0
+    messages: list[str] = []
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        tests += 1
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            failed += 1
+            messages.append(f"{case.get('name')}: {bad.get('message') or (bad.text or '').strip()}")
+    return tests, failed, messages
+
+
+def run_cocotb(
+    info: BuildInfo,
+    test_module: str,
+    *,
+    module_dir: str | os.PathLike | None = None,
+    test_dir: str | os.PathLike,
+    extra_env: Mapping[str, str] | None = None,
+    testcase: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    log_file: str | os.PathLike | None = None,
+) -> TestRun:
+    """Run cocotb test module ``test_module`` on a built model and read its results.
+
+    Unlike ``Runner.test`` under pytest, this never calls ``sys.exit``: failures are returned in
+    :class:`TestRun` (a run that leaves no results file counts as a failure).
+
+    Parameters
+    ----------
+    info : BuildInfo
+    test_module : str
+        Importable name of the cocotb test module.
+    module_dir : path, optional
+        Folder holding the module; put on ``sys.path`` (the simulator's ``PYTHONPATH``).
+    test_dir : path
+        Folder for results.xml and waveforms (created; use one per run).
+    extra_env : mapping, optional
+        Environment for the simulation (e.g. the job file path).
+    testcase : str or list of str, optional
+        Only these test functions.
+    seed : int, optional
+        cocotb random seed.
+    log_file : path, optional
+        Simulator output goes here instead of the console.
+    """
+    setup_verilator()
+    if module_dir is not None and str(module_dir) not in sys.path:
+        sys.path.insert(0, str(module_dir))
+    from cocotb_tools.runner import get_runner
+
+    test_dir = Path(test_dir).resolve()
+    test_dir.mkdir(parents=True, exist_ok=True)
+    results = test_dir / "results.xml"
+    runner = get_runner("verilator")
+    saved = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    t0 = time.perf_counter()
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=info.toplevel,
+            hdl_toplevel_lang="verilog",
+            build_dir=info.build_dir,
+            test_dir=test_dir,
+            extra_env=dict(extra_env or {}),
+            testcase=testcase,
+            seed=seed,
+            waves=info.waves,
+            results_xml=str(results),
+            timescale=("1ns", "1ps"),
+            log_file=log_file,
+        )
+    except SystemExit:
+        pass  # results.xml (or its absence) tells what happened
+    finally:
+        if saved is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = saved
+    seconds = time.perf_counter() - t0
+    tests, failed, messages = _parse_results(results)
+    if tests == 0:
+        failed = max(failed, 1)
+    return TestRun(tests, failed, messages, test_dir, seconds)
+
+
+def free_run_speed(info: BuildInfo, cycles: int) -> dict:
+    """Raw speed of a built model: clock only, no testbench Python per cycle.
+
+    Returns
+    -------
+    dict
+        ``cycles``, ``wall_seconds``, ``cycles_per_second``.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="qmac_freerun_") as tmp:
+        result = Path(tmp) / "speed.json"
+        run = run_cocotb(
+            info,
+            "cocotb_freerun",
+            module_dir=Path(__file__).parent,
+            test_dir=tmp,
+            extra_env={"QMAC_FREERUN_CYCLES": str(int(cycles)), "QMAC_RESULT_FILE": str(result)},
+            log_file=Path(tmp) / "sim.log",
+        )
+        if not result.is_file():
+            raise RuntimeError(f"free-running simulation failed: {run.messages}")
+        return json.loads(result.read_text())

@@ -1,0 +1,90 @@
+"""``qmac sim``: argument handling, and one small layer end to end on the 4x4 preset."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import golden
+from qmac.cli import main
+
+
+def test_matmul_end_to_end_writes_output_and_stats(tmp_path, capsys):
+    out, stats = tmp_path / "y.npy", tmp_path / "s.json"
+    code = main(
+        [
+            "sim",
+            "--op",
+            "matmul",
+            "--m",
+            "9",
+            "--k",
+            "11",
+            "--n",
+            "6",
+            "--seed",
+            "4",
+            "--preset",
+            "int8-4x4",
+            "--out",
+            str(out),
+            "--json",
+            str(stats),
+        ]
+    )
+    text = capsys.readouterr().out
+    assert code == 0, text
+    layer = golden.make_random_layer(
+        "matmul", rng=np.random.default_rng(4), acc_bits=32, m=9, k=11, n=6
+    )
+    np.testing.assert_array_equal(np.load(out), layer.output())
+    doc = json.loads(stats.read_text())
+    assert doc["mismatches"] == 0 and doc["first_mismatch"] is None and doc["macs"] == 9 * 11 * 6
+    assert doc["config"]["rows"] == 4 and doc["cycles"] > 0
+    assert "utilization" in text and "cycles" in text
+
+
+def test_layer_file_round_trip(tmp_path, capsys):
+    layer = golden.make_random_layer(
+        "conv2d",
+        rng=np.random.default_rng(2),
+        h=5,
+        w=4,
+        cin=2,
+        cout=3,
+        kernel=3,
+        stride=2,
+        padding="SAME",
+    )
+    path = tmp_path / "l.npz"
+    golden.save_layer(path, layer)
+    out = tmp_path / "y.npy"
+    assert main(["sim", "--layer-file", str(path), "--out", str(out)]) == 0, capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(out), layer.output())
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--op", "matmul", "--m", "4", "--k", "4", "--n", "4", "--h", "3"],
+            r"--h does not apply to --op matmul",
+        ),
+        (["--m", "4"], r"--op or --layer-file is required"),
+        (["--op", "matmul", "--m", "4", "--k", "4"], r"missing dimension 'n' for op 'matmul'"),
+        (
+            ["--op", "matmul", "--m", "4", "--k", "4", "--n", "4", "--preset", "nope"],
+            r"unknown preset 'nope'",
+        ),
+        (
+            ["--op", "matmul", "--m", "4", "--k", "4", "--n", "4", "--rows", "0"],
+            r"rows must be in \[1, 128\], not 0",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(argv, message, capsys):
+    assert main(["sim", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("qmac sim: error: ") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
