@@ -11,6 +11,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from golden.accwidth import max_product, max_safe_k
+
 __all__ = ["ArrayConfig", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
 
 DATAFLOWS = ("os", "ws")
@@ -104,11 +106,17 @@ class ArrayConfig:
         _check_int("mult_bits", self.mult_bits, 8, 32)
         _check_int("out_bits", self.out_bits, 2, 16)
         if self.out_bits > self.acc_bits:
-            raise ValueError(f"out_bits must be at most acc_bits = {self.acc_bits}, not {self.out_bits!r}")
+            raise ValueError(
+                f"out_bits must be at most acc_bits = {self.acc_bits}, not {self.out_bits!r}"
+            )
         if self.dataflow not in DATAFLOWS:
-            raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not {self.dataflow!r}")
+            raise ValueError(
+                f"dataflow must be one of {', '.join(DATAFLOWS)}, not {self.dataflow!r}"
+            )
         if self.rounding not in ROUNDINGS:
-            raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}")
+            raise ValueError(
+                f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}"
+            )
         _check_int("pe_pipeline", self.pe_pipeline, 0, 2)
         for name in ("a_buf_depth", "w_buf_depth", "param_depth", "acc_depth", "out_fifo_depth"):
             _check_int(name, getattr(self, name), 2, 1 << 16)
@@ -117,10 +125,13 @@ class ArrayConfig:
             bad = "a_buf_depth" if self.a_buf_depth < 16 else "w_buf_depth"
             raise ValueError(f"{bad} must be at least 16, not {getattr(self, bad)!r}")
         if self.param_depth < self.cols:
-            raise ValueError(f"param_depth must be at least cols = {self.cols}, not {self.param_depth!r}")
+            raise ValueError(
+                f"param_depth must be at least cols = {self.cols}, not {self.param_depth!r}"
+            )
         if self.out_fifo_depth < 2 * self.rows:
             raise ValueError(
-                f"out_fifo_depth must be at least 2 * rows = {2 * self.rows}, not {self.out_fifo_depth!r}"
+                f"out_fifo_depth must be at least 2 * rows = {2 * self.rows}, "
+                f"not {self.out_fifo_depth!r}"
             )
 
     # ---- numeric figures -------------------------------------------------------------
@@ -136,13 +147,13 @@ class ArrayConfig:
 
     @property
     def max_product(self) -> int:
-        """Largest |w * (x - x_zp)|: (2^a_bits - 1) * 2^(w_bits - 1)."""
-        return ((1 << self.a_bits) - 1) << (self.w_bits - 1)
+        """Largest |w * (x - x_zp)|: (2^a_bits - 1) * 2^(w_bits - 1) (golden.max_product)."""
+        return max_product(self.a_bits, self.w_bits)
 
     @property
     def max_k(self) -> int:
-        """Largest reduction length K whose sum of products can never overflow acc_bits (bias 0)."""
-        return ((1 << (self.acc_bits - 1)) - 1) // self.max_product
+        """Largest K whose product sum cannot overflow acc_bits (golden.max_safe_k, bias 0)."""
+        return max_safe_k(self.a_bits, self.w_bits, self.acc_bits)
 
     @property
     def peak_macs_per_cycle(self) -> int:
@@ -191,12 +202,13 @@ class ArrayConfig:
         return 16
 
     def check_job(self, m: int, k: int, n: int) -> None:
-        """Raise ValueError naming the first limit that an M x K x N job exceeds (docs/PROTOCOL.md)."""
+        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md)."""
         for name, value in (("M", m), ("K", k), ("N", n)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"job {name} must be an integer, not {value!r}")
             if not 1 <= value < (1 << self.dim_bits):
-                raise ValueError(f"job {name} must be in [1, {(1 << self.dim_bits) - 1}], not {value!r}")
+                limit = (1 << self.dim_bits) - 1
+                raise ValueError(f"job {name} must be in [1, {limit}], not {value!r}")
         if k > self.max_k:
             raise ValueError(
                 f"job K={k} exceeds max_k={self.max_k} of acc_bits={self.acc_bits} "
@@ -206,7 +218,9 @@ class ArrayConfig:
             raise ValueError(f"job N={n} exceeds param_depth={self.param_depth}")
         w_words = -(-n // self.cols) * k
         if w_words > self.w_buf_depth:
-            raise ValueError(f"job needs ceil(N/cols)*K={w_words} weight words > w_buf_depth={self.w_buf_depth}")
+            raise ValueError(
+                f"job needs ceil(N/cols)*K={w_words} weight words > w_buf_depth={self.w_buf_depth}"
+            )
         if self.dataflow == "os":
             a_words = -(-m // self.rows) * k
         else:
@@ -214,7 +228,9 @@ class ArrayConfig:
             if m > self.acc_depth:
                 raise ValueError(f"job M={m} exceeds acc_depth={self.acc_depth}")
         if a_words > self.a_buf_depth:
-            raise ValueError(f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}")
+            raise ValueError(
+                f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}"
+            )
 
     # ---- identity -------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -251,7 +267,9 @@ PRESETS: dict[str, ArrayConfig] = {
     "int8-8x8": ArrayConfig(rows=8, cols=8),
     "int8-8x8-ws": ArrayConfig(rows=8, cols=8, dataflow="ws"),
     "int8-16x16": ArrayConfig(rows=16, cols=16, a_buf_depth=4096, w_buf_depth=4096),
-    "int4-4x4": ArrayConfig(rows=4, cols=4, a_bits=4, w_bits=4, acc_bits=20, mult_bits=16, out_bits=4),
+    "int4-4x4": ArrayConfig(
+        rows=4, cols=4, a_bits=4, w_bits=4, acc_bits=20, mult_bits=16, out_bits=4
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """The ``qmac`` command line: one subcommand per module ``qmac/cmd_<name>.py``.
 
 Each command module defines ``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
-Errors a user can cause (TypeError, ValueError, QmacError) print one line and exit with 2; no traceback.
+Errors a user can cause (TypeError, ValueError, QmacError) print one line and exit with 2,
+without a traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ __all__ = ["main", "QmacError", "COMMANDS"]
 
 COMMANDS = {
     "generate": "emit Verilog, a JSON manifest and a C header for one array",
-    "sim": "run a layer through the generated Verilog on Verilator and compare with the golden model",
+    "sim": "run a layer through the generated Verilog on Verilator, compare with the golden model",
     "sweep": "measure resources, timing, cycles and quantization error over config axes",
     "report": "render sweep results as CSV, JSON, Markdown and HTML with plots",
     "demo": "classify digits with a quantized CNN run layer by layer on the simulated array",

@@ -16,39 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
+from qmac.config_args import add_config_arguments, config_from_args
+
 __all__ = ["add_arguments", "run", "config_from_args", "DEFAULT_IMAGES", "BIT_WIDTHS"]
 
 # 0 = the whole test split (397 images): about 75 s of CPU for the 4x4 default (measured), so a
 # cold-cache run (build included) stays well inside 5 minutes on 2 cores.
 DEFAULT_IMAGES = 0
 BIT_WIDTHS = (8, 6, 4, 2)
-_CONFIG_FLAGS = (
-    ("rows", int),
-    ("cols", int),
-    ("a_bits", int),
-    ("w_bits", int),
-    ("acc_bits", int),
-    ("mult_bits", int),
-    ("out_bits", int),
-    ("dataflow", str),
-    ("rounding", str),
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--preset",
-        default=None,
-        help="start from a named ArrayConfig preset (default: ArrayConfig defaults)",
-    )
-    for name, typ in _CONFIG_FLAGS:
-        parser.add_argument(
-            "--" + name.replace("_", "-"),
-            dest=name,
-            type=typ,
-            default=None,
-            help=f"override ArrayConfig.{name}",
-        )
+    add_config_arguments(parser)
     parser.add_argument(
         "--images",
         type=int,
@@ -71,15 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def config_from_args(args: argparse.Namespace):
-    """ArrayConfig from ``--preset`` and the per-field flags (flags override the preset)."""
-    from hw.config import ArrayConfig, preset
-
-    base = preset(args.preset) if args.preset else ArrayConfig()
-    changes = {n: getattr(args, n) for n, _ in _CONFIG_FLAGS if getattr(args, n, None) is not None}
-    return base.replace(**changes) if changes else base
 
 
 def _select_images(test: np.ndarray, n: int, seed: int) -> np.ndarray:

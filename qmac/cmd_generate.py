@@ -14,77 +14,30 @@ defaults, with every option given on the command line replacing the correspondin
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
-__all__ = ["add_arguments", "run", "config_from_args", "CONFIG_OPTIONS"]
+from qmac.config_args import add_config_arguments
+from qmac.config_args import config_from_args as shared_config_from_args
 
-#: ArrayConfig field -> help text; each becomes ``--field-name`` (underscores as dashes).
-CONFIG_OPTIONS: dict[str, str] = {
-    "rows": "mesh rows R (1..128); activation lanes per beat",
-    "cols": "mesh columns C (1..128); weight and output lanes per beat",
-    "a_bits": "signed activation width in bits (2..16)",
-    "w_bits": "signed weight width in bits (2..16)",
-    "acc_bits": "signed accumulator width (a_bits + w_bits .. 64); bounds the largest safe K",
-    "mult_bits": "signed width of the requantization multiplier m0 (8..32)",
-    "out_bits": "signed output width (2..16, at most acc_bits)",
-    "dataflow": "os = output-stationary, ws = weight-stationary",
-    "rounding": "tflite = gemmlowp double rounding (TFLite reference), single = one rounding",
-    "pe_pipeline": "register stages between multiplier and accumulator in a PE (0..2)",
-    "a_buf_depth": "words per bank of the activation buffer (power of two, >= 16)",
-    "w_buf_depth": "words per bank of the weight buffer (power of two, >= 16)",
-    "param_depth": "output channels per job in the parameter memory (power of two, >= cols)",
-    "acc_depth": "rows per job of the ws accumulator memory (power of two; unused by os)",
-    "out_fifo_depth": "output FIFO entries (power of two, >= 2 * rows); absorbs back-pressure",
-}
-
-_CHOICES = {"dataflow": ("os", "ws"), "rounding": ("tflite", "single")}
+__all__ = ["add_arguments", "run", "config_from_args"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``qmac generate`` (see the module docstring)."""
-    from hw.config import ArrayConfig
-
     parser.epilog = (
         "Writes DIR/qmac_top.v, DIR/qmac_top.json (manifest: config, ports, latencies, limits) and "
         "DIR/qmac_top.h. With --preset, any option given explicitly overrides the preset's value."
     )
     parser.add_argument("-o", "--outdir", metavar="DIR", type=Path,
                         help="output directory (created if missing)")
-    parser.add_argument("--preset", metavar="NAME",
-                        help="start from a named preset (see --list-presets)")
     parser.add_argument("--list-presets", action="store_true",
                         help="print the presets and exit")
-    group = parser.add_argument_group("array configuration (defaults in brackets)")
-    defaults = ArrayConfig()
-    for field, help_text in CONFIG_OPTIONS.items():
-        default = getattr(defaults, field)
-        if field in _CHOICES:
-            kwargs = {"choices": _CHOICES[field]}
-        else:
-            kwargs = {"type": int, "metavar": "N"}
-        group.add_argument(f"--{field.replace('_', '-')}", dest=field, default=None,
-                           help=f"{help_text} [{default}]", **kwargs)
+    add_config_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace):
-    """The ArrayConfig selected by ``--preset`` and the per-field options.
-
-    Raises
-    ------
-    ValueError
-        Unknown preset, ``--rows``/``--cols`` missing without a preset, or an invalid config
-        (ArrayConfig's message names the field and the value).
-    """
-    from hw.config import ArrayConfig, preset
-
-    given = {f: getattr(args, f) for f in CONFIG_OPTIONS if getattr(args, f) is not None}
-    if args.preset is not None:
-        return dataclasses.replace(preset(args.preset), **given)
-    missing = [f"--{f}" for f in ("rows", "cols") if f not in given]
-    if missing:
-        raise ValueError(f"{' and '.join(missing)} required without --preset")
-    return ArrayConfig(**given)
+    """ArrayConfig of ``--preset`` and the field options; rows and cols needed without a preset."""
+    return shared_config_from_args(args, require_size=True)
 
 
 def _list_presets() -> int:

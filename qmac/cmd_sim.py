@@ -18,9 +18,10 @@ is built from the op's dimensions unless ``--layer-file`` gives one. Exit code 1
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
+
+from qmac.config_args import add_config_arguments, config_from_args
 
 __all__ = ["add_arguments", "run", "layer_from_args", "config_from_args"]
 
@@ -79,9 +80,6 @@ def _padding(text: str):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``qmac sim`` (see the module docstring)."""
-    from hw.config import ArrayConfig
-    from qmac.cmd_generate import _CHOICES, CONFIG_OPTIONS
-
     src = parser.add_argument_group("layer")
     src.add_argument("--op", choices=OPS, help="random layer of this op (or --layer-file)")
     src.add_argument(
@@ -108,34 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_group.add_argument("--out", type=Path, metavar="Y.npy", help="save the RTL output")
     run_group.add_argument("--json", type=Path, metavar="S.json", help="save the stats")
-    cfg = parser.add_argument_group("array configuration (as qmac generate; defaults in brackets)")
-    cfg.add_argument("--preset", metavar="NAME", help="start from a named preset")
-    defaults = ArrayConfig()
-    for field, help_text in CONFIG_OPTIONS.items():
-        kwargs = (
-            {"choices": _CHOICES[field]} if field in _CHOICES else {"type": int, "metavar": "N"}
-        )
-        cfg.add_argument(
-            f"--{field.replace('_', '-')}",
-            dest=f"cfg_{field}",
-            default=None,
-            help=f"{help_text} [{getattr(defaults, field)}]",
-            **kwargs,
-        )
-
-
-def config_from_args(args: argparse.Namespace):
-    """ArrayConfig from ``--preset`` (else the defaults) with the per-field options applied."""
-    from hw.config import ArrayConfig, preset
-    from qmac.cmd_generate import CONFIG_OPTIONS
-
-    given = {
-        f: getattr(args, f"cfg_{f}")
-        for f in CONFIG_OPTIONS
-        if getattr(args, f"cfg_{f}") is not None
-    }
-    base = preset(args.preset) if args.preset is not None else ArrayConfig()
-    return dataclasses.replace(base, **given)
+    add_config_arguments(parser)
 
 
 def layer_from_args(args: argparse.Namespace, config):
