@@ -1,0 +1,137 @@
+"""StreamLoader: takes one job's beats from an AXI4-Stream input and writes them to a banked memory.
+
+Beats of a job are written in stream order to consecutive addresses of the job's bank (bank = job
+index mod 2, toggled after each job), ``lanes`` beats per memory word when the memory word holds
+several entries (the parameter memory: one channel per lane). A job has
+``ceil(outer / step) * inner`` beats (e.g. activations of an "os" job: ``ceil(M / rows) * K``); the
+count is kept without a divider by counting ``inner`` beats per block and ``step`` per block.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["StreamLoader"]
+
+
+class StreamLoader(wiring.Component):
+    """Beat counter and memory write port driver of one input stream.
+
+    Parameters
+    ----------
+    tdata_bits : int
+        Width of ``tdata``.
+    payload_bits : int
+        Low bits of ``tdata`` stored per beat (per lane).
+    addr_bits : int
+        Address bits of one bank (the bank is the address MSB above them).
+    step : int
+        Amount by which ``outer`` is consumed per block of ``inner`` beats.
+    lanes : int
+        Beats per memory word; ``w_lanes`` is the one-hot lane written by a beat and ``w_data``
+        repeats the payload in every lane.
+
+    Members
+    -------
+    tdata, tvalid, tlast : In; tready : Out
+        The stream. ``tready = go``.
+    go : In(1)
+        The job of bank ``bank`` has been commanded and not fully loaded: beats may be taken.
+    inner, outer : In(16)
+        Job geometry, stable while ``go`` is high.
+    bank : Out(1)
+        Bank of the job being loaded (toggles after its last beat).
+    loaded : Out(1)
+        Pulse: the last beat of the job of ``bank`` is being accepted this cycle.
+    error : Out(1)
+        Pulse: the beat accepted this cycle has ``tlast`` different from "last beat of the job".
+    w_addr : Out(addr_bits + 1); w_en : Out(1); w_lanes : Out(lanes)
+    w_data : Out(lanes * payload_bits)
+        Memory write port: written on the cycle the beat is accepted.
+
+    Raises
+    ------
+    ValueError
+        If a width is not positive or ``payload_bits > tdata_bits``.
+    """
+
+    def __init__(
+        self, *, tdata_bits: int, payload_bits: int, addr_bits: int, step: int, lanes: int = 1
+    ) -> None:
+        for name, value in (
+            ("tdata_bits", tdata_bits),
+            ("payload_bits", payload_bits),
+            ("addr_bits", addr_bits),
+            ("step", step),
+            ("lanes", lanes),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+        if payload_bits > tdata_bits:
+            raise ValueError(
+                f"payload_bits must be at most tdata_bits = {tdata_bits}, not {payload_bits!r}"
+            )
+        self._payload, self._addr_bits, self._step, self._lanes = (
+            payload_bits,
+            addr_bits,
+            step,
+            lanes,
+        )
+        super().__init__(
+            {
+                "tdata": In(tdata_bits),
+                "tvalid": In(1),
+                "tready": Out(1),
+                "tlast": In(1),
+                "go": In(1),
+                "inner": In(16),
+                "outer": In(16),
+                "bank": Out(1),
+                "loaded": Out(1),
+                "error": Out(1),
+                "w_addr": Out(addr_bits + 1),
+                "w_en": Out(1),
+                "w_lanes": Out(lanes),
+                "w_data": Out(lanes * payload_bits),
+            }
+        )
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        inner_cnt = Signal(16)
+        outer_cnt = Signal(17)
+        word = Signal(self._addr_bits)
+        lane = Signal(range(self._lanes)) if self._lanes > 1 else None
+        beat = Signal()
+        last = Signal()
+        m.d.comb += [
+            self.tready.eq(self.go),
+            beat.eq(self.tvalid & self.go),
+            last.eq((inner_cnt == self.inner - 1) & (outer_cnt + self._step >= self.outer)),
+            self.loaded.eq(beat & last),
+            self.error.eq(beat & (self.tlast != last)),
+            self.w_en.eq(beat),
+            self.w_addr.eq(Cat(word, self.bank)),
+            self.w_lanes.eq(1 if lane is None else 1 << lane),
+            self.w_data.eq(Cat(*[self.tdata[: self._payload]] * self._lanes)),
+        ]
+        with m.If(beat):
+            with m.If(last):
+                m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(0), word.eq(0), self.bank.eq(~self.bank)]
+                if lane is not None:
+                    m.d.sync += lane.eq(0)
+            with m.Else():
+                with m.If(inner_cnt == self.inner - 1):
+                    m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(outer_cnt + self._step)]
+                with m.Else():
+                    m.d.sync += inner_cnt.eq(inner_cnt + 1)
+                if self._lanes == 1:
+                    m.d.sync += word.eq(word + 1)
+                else:
+                    with m.If(lane == self._lanes - 1):
+                        m.d.sync += [lane.eq(0), word.eq(word + 1)]
+                    with m.Else():
+                        m.d.sync += lane.eq(lane + 1)
+        return m
