@@ -7,7 +7,8 @@ Structure::
     cmd ──► 2 job slots (slot = bank = job index mod 2)
     s_axis_a/w/param ──► StreamLoader ──► a / w / param memories (2 banks each)
     engine (OSEngine or WSEngine, under EnableInserter(eng_run)) ◄── buffer read ports
-      └─ result rows ──► param lookup (1 cycle) ──► cols x Requant ──► output FIFO ──► m_axis_out
+      └─ result rows ──► OutPath (hw/outpath.py): param lookup (2 cycles) ──► cols x Requant
+                         ──► output FIFO ──► m_axis_out
 
 Job slots. A slot is taken when its command is accepted and freed when the job's last result row
 enters the requantizers (which register the slot's zero point and clamp bounds with each row); from
@@ -24,33 +25,31 @@ whose buffer read addresses a word not written yet. The rule never lets a hold d
 job's results, so a host may send job ``j + 1``'s activations after receiving job ``j``'s outputs
 (layer by layer).
 
-Stall. ``run`` is a register, high while the output FIFO has room for at least 3 more entries
-(``level <= depth - 3``). With ``run`` registered, one more entry can enter between the sample and
-the effect, and ``SyncFIFOBuffered`` accepts up to ``depth - 1`` entries for sure, so no write is
-ever refused. The engine runs on ``eng_run = run & ~hold``; the parameter lookup and the
+Stall. ``run`` is OutPath's registered "the output FIFO has room for the rows in flight" (see
+hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; the parameter lookup and the
 requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles. Stalled
 parts hold their state and the buffer read ports hold their data, so nothing is lost or duplicated.
 
 Latencies (no stalls): a job's engine ``start`` follows its last parameter beat by
 ``start_latency`` (1) cycle when the engine is free; a result row reaches ``m_axis_out``
-``output_latency`` (``2 + Requant.latency + 2``) cycles after it left the engine; so a lone job
-whose a/w words arrive no later than the engine reads them has its last output beat
-``start_latency + engine.job_cycles(m, k, n) - 1 + output_latency`` cycles after its last
-parameter beat, plus ``stream_start_penalty`` when its a/w words were still arriving at the start.
+``output_latency`` (``2 + Requant.latency + 3``, see hw/outpath.py) cycles after it left the
+engine; so a lone job whose a/w words arrive no later than the engine reads them has its last
+output beat ``start_latency + engine.job_cycles(m, k, n) - 1 + output_latency`` cycles after
+its last parameter beat, plus ``stream_start_penalty`` when its a/w words were still arriving at
+the start.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal, signed
+from amaranth.hdl import EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 from hw.engine_os import OSEngine
 from hw.loader import StreamLoader
-from hw.requant import Requant
+from hw.outpath import OutPath, outpath_latency
 
 __all__ = ["QmacTop", "top_signature"]
 
@@ -156,9 +155,10 @@ class QmacTop(wiring.Component):
     def output_latency(self) -> int:
         """Cycles from a result row on the engine's ``res_*`` to its beat on ``m_axis_out``.
 
-        Parameter lookup (2) + ``Requant.latency`` + output FIFO (2), with room in the FIFO.
+        Parameter lookup (2) + ``Requant.latency`` + output FIFO (2) + registered output
+        stage (1), with room in the FIFO (``hw.outpath.outpath_latency``).
         """
-        return 2 + self._config.requant_latency + 2
+        return outpath_latency(self._config)
 
     @property
     def param_words(self) -> int:
@@ -170,6 +170,7 @@ class QmacTop(wiring.Component):
         cfg = self._config
         rows, cols, dim = cfg.rows, cfg.cols, cfg.dim_bits
         m = Module()
+        out = OutPath(cfg, self.param_words, self.fifo_depth)  # output path, wired below
 
         # ---- job slots --------------------------------------------------------------------
         fields = {
@@ -188,17 +189,13 @@ class QmacTop(wiring.Component):
         }
         started = [Signal(name=f"slot{b}_started") for b in range(2)]
         cmd_ptr, eng_ptr, rel_ptr = Signal(), Signal(), Signal()
-        # Jobs whose slot is free again but whose last output beat has not been accepted yet.
-        pending = Signal(range(self.fifo_depth + 64))
-        done_r = Signal()
 
         cmd_take = Signal()
         m.d.comb += [
             self.cmd_ready.eq(~Mux(cmd_ptr, valid[1], valid[0])),
             cmd_take.eq(self.cmd_valid & self.cmd_ready),
-            # done_r: the count drops a cycle after ``done`` (the FIFO's block RAM output feeds
-            # ``done``, too slow to also feed the counter); busy subtracts it at once.
-            self.busy.eq(valid[0] | valid[1] | (pending != done_r)),
+            # ``pending``: jobs whose slot is free again but whose last beat is not accepted yet.
+            self.busy.eq(valid[0] | valid[1] | out.pending),
         ]
         for b in range(2):
             with m.If(cmd_take & (cmd_ptr == b)):
@@ -347,96 +344,39 @@ class QmacTop(wiring.Component):
         with m.Elif(~started_now & finished_now):
             m.d.sync += in_engine.eq(in_engine - 1)
 
-        # ---- parameter lookup (2 cycles) and requantization -----------------------------------
-        # The parameter word is registered once more after the block RAM: its clock-to-output
-        # time (ECP5 DP16KD without output register) followed by the bias adder was the critical
-        # path. The row waits beside it in two register stages (r1, r).
+        # ---- output path (hw/outpath.py) -------------------------------------------------------
+        m.submodules.outpath = out
         p_rd = p_mem.read_port()
         m.d.comb += [
-            p_rd.addr.eq(Cat(engine.res_nb[:p_bits_idx], engine.res_bank)),
-            p_rd.en.eq(run),
+            run.eq(out.run),
+            p_rd.addr.eq(out.p_addr),
+            p_rd.en.eq(out.p_en),
+            out.p_data.eq(p_rd.data),
+            out.res_valid.eq(engine.res_valid & ~hold),
+            out.res_acc.eq(engine.res_acc),
+            out.res_nb.eq(engine.res_nb),
+            out.res_bank.eq(engine.res_bank),
+            out.res_last.eq(engine.res_last),
+            out.res_lanes.eq(engine.res_lanes),
+            self.m_axis_out_tdata.eq(out.out_tdata),
+            self.m_axis_out_tvalid.eq(out.out_tvalid),
+            self.m_axis_out_tlast.eq(out.out_tlast),
+            out.out_tready.eq(self.m_axis_out_tready),
+            self.done.eq(out.done),
         ]
-        p_word = Signal.like(p_rd.data)
-        r1_valid, r1_last, r1_bank = Signal(), Signal(), Signal()
-        r1_lanes = Signal(cols)
-        r1_acc = Signal.like(engine.res_acc)
-        r_valid, r_last, r_bank = Signal(), Signal(), Signal()
-        r_lanes = Signal(cols)
-        r_acc = Signal.like(engine.res_acc)
-        with m.If(run):
-            m.d.sync += [
-                r1_valid.eq(engine.res_valid & ~hold),
-                r1_last.eq(engine.res_last),
-                r1_bank.eq(engine.res_bank),
-                r1_lanes.eq(engine.res_lanes),
-                r1_acc.eq(engine.res_acc),
-                p_word.eq(p_rd.data),
-                r_valid.eq(r1_valid),
-                r_last.eq(r1_last),
-                r_bank.eq(r1_bank),
-                r_lanes.eq(r1_lanes),
-                r_acc.eq(r1_acc),
-            ]
-        units = []
-        for j in range(cols):
-            rq = Requant(cfg)
-            units.append(rq)
-            m.submodules[f"requant_{j}"] = EnableInserter(run)(rq)
-            word = p_word[j * param_bits : (j + 1) * param_bits]
-            m.d.comb += [
-                rq.i_valid.eq(r_valid),
-                rq.i_acc.eq(r_acc[j]),
-                rq.i_bias.eq(word[: cfg.acc_bits].as_signed()),
-                rq.i_m0.eq(word[cfg.acc_bits : cfg.acc_bits + cfg.mult_bits].as_signed()),
-                rq.i_shift.eq(word[cfg.acc_bits + cfg.mult_bits :].as_signed()),
-                rq.i_y_zp.eq(Mux(r_bank, slot[1]["y_zp"], slot[0]["y_zp"])),
-                rq.i_act_min.eq(Mux(r_bank, slot[1]["act_min"], slot[0]["act_min"])),
-                rq.i_act_max.eq(Mux(r_bank, slot[1]["act_max"], slot[0]["act_max"])),
-            ]
-        tag_last, tag_lanes = r_last, r_lanes
-        for stage in range(units[0].latency):
-            nl, nla = (
-                Signal(name=f"tag_last_d{stage + 1}"),
-                Signal(cols, name=f"tag_lanes_d{stage + 1}"),
-            )
-            with m.If(run):
-                m.d.sync += [nl.eq(tag_last), nla.eq(tag_lanes)]
-            tag_last, tag_lanes = nl, nla
-
-        # ---- output FIFO and stream ----------------------------------------------------------
-        ob = cfg.out_bits
-        fifo = SyncFIFOBuffered(width=cols * ob + 1, depth=self.fifo_depth)
-        m.submodules.out_fifo = fifo
-        m.d.sync += run.eq(fifo.level + 3 <= self.fifo_depth)
-        m.d.comb += [
-            fifo.w_en.eq(units[0].o_valid & run),
-            fifo.w_data.eq(
-                Cat(*[Mux(tag_lanes[j], units[j].o_data, 0)[:ob] for j in range(cols)], tag_last)
-            ),
-            self.m_axis_out_tdata.eq(fifo.r_data[: cols * ob]),
-            self.m_axis_out_tlast.eq(fifo.r_data[cols * ob]),
-            self.m_axis_out_tvalid.eq(fifo.r_rdy),
-            fifo.r_en.eq(self.m_axis_out_tready),
-            self.done.eq(fifo.r_rdy & self.m_axis_out_tready & fifo.r_data[cols * ob]),
-        ]
+        for f in ("y_zp", "act_min", "act_max"):
+            m.d.comb += getattr(out, f"job_{f}").eq(Mux(out.job_bank, slot[1][f], slot[0][f]))
 
         # ---- slot release ----------------------------------------------------------------------
         # A job's slot (command fields, parameter bank) is free once its last row has entered the
         # requantizers, which register everything they need from it; its a/w banks were released by
         # then. The job then counts as pending until its last output beat is accepted (``done``).
-        release = Signal()
-        m.d.comb += release.eq(r_valid & r_last & run)
-        with m.If(release):
+        with m.If(out.release):
             m.d.sync += rel_ptr.eq(~rel_ptr)
             for b in range(2):
                 with m.If(rel_ptr == b):
                     m.d.sync += [valid[b].eq(0), started[b].eq(0)]
                     m.d.sync += [loaded[x][b].eq(0) for x in loaded]
-        m.d.sync += done_r.eq(self.done)
-        with m.If(release & ~done_r):
-            m.d.sync += pending.eq(pending + 1)
-        with m.Elif(~release & done_r):
-            m.d.sync += pending.eq(pending - 1)
         for b in range(2):
             with m.If(cmd_take & (cmd_ptr == b)):
                 m.d.sync += valid[b].eq(1)

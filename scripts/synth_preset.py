@@ -4,7 +4,7 @@
 
 Four flattened Yosys runs on the same Verilog: the whole ``qmac_top`` (the totals), the mesh
 (``qmac_top.engine.mesh``: all PEs), one interior PE, and one requantization unit
-(``qmac_top.requant_0``; there is one per column). A part synthesized as its own top keeps ports
+(``qmac_top.outpath.requant_0``; there is one per column). A part synthesized as its own top keeps ports
 that its parent may leave unused, so part counts are upper bounds of what the part costs in context.
 Yosys 0.70 cannot keep the hierarchy of QmacTop through ABC9 (see ``hw.synth.synthesize``), hence
 separate runs rather than per-module statistics of one run. Prints a table and writes JSON.
@@ -31,7 +31,7 @@ KEYS = ("lut", "ff", "dsp", "carry", "ram", "lutram", "mux")
 def _parts(verilog: str, rows: int, cols: int) -> dict[str, str]:
     modules = set(re.findall(r"^module \\?(\S+)", verilog, flags=re.M))
     pe = f"{TOP}.engine.mesh.pe_{min(1, rows - 1)}_{min(1, cols - 1)}"
-    wanted = {"mesh": f"{TOP}.engine.mesh", "pe": pe, "requant": f"{TOP}.requant_0"}
+    wanted = {"mesh": f"{TOP}.engine.mesh", "pe": pe, "requant": f"{TOP}.outpath.requant_0"}
     missing = {k: v for k, v in wanted.items() if v not in modules}
     if missing:
         raise SystemExit(f"synth_preset: modules not found in the Verilog: {missing}")

@@ -2,9 +2,10 @@
 
 A build is cached under ``$QMAC_CACHE/verilator/<key>`` (default ``~/.cache/qmac/verilator``):
 for an ArrayConfig the key is (config digest, generator hash, waves), so a config compiles once per
-machine and any change to the generator sources invalidates it; for raw Verilog the key is the
-hash of the text. A lock file per key serialises builders, so parallel pytest workers that want
-the same model build it once and the others wait and reuse it.
+machine and any change to the generator sources invalidates it (the Verilog is generated in a fresh
+interpreter, and cached under the hash of the sources that interpreter imported); for raw Verilog
+the key is the hash of the text. A lock file per key serialises builders, so parallel pytest
+workers that want the same model build it once and the others wait and reuse it.
 
 Waveforms: with ``waves=True`` the model is built with tracing; FST when the lz4 headers exist
 (:func:`sim.toolchain.fst_available`), else VCD. :attr:`BuildInfo.wave_format` says which.
@@ -114,17 +115,10 @@ def cache_root() -> Path:
 
 
 def generator_hash() -> str:
-    """Hash of the generator sources (``hw/*.py``): any hardware change invalidates builds."""
-    try:
-        from hw.emit import generator_hash as emit_hash
-    except ImportError:
-        import hw
+    """Hash of the generator sources on disk (``hw.emit.generator_hash``): any hardware change
+    invalidates builds."""
+    from hw.emit import generator_hash as emit_hash
 
-        h = hashlib.sha256()
-        for path in sorted(Path(hw.__file__).parent.glob("*.py")):
-            h.update(path.name.encode())
-            h.update(path.read_bytes())
-        return h.hexdigest()[:16]
     return emit_hash()
 
 
@@ -155,43 +149,43 @@ def _build_in_cache(key: str, toplevel: str, write_verilog, waves: bool) -> Buil
         stamp = folder / _STAMP
         if stamp.is_file():
             meta = json.loads(stamp.read_text())
-            return BuildInfo(
-                folder,
-                toplevel,
-                folder / "design.v",
-                waves,
-                wave_format,
-                key,
-                True,
-                meta["build_seconds"],
-            )
+            return BuildInfo(folder, toplevel, folder / "design.v", waves, wave_format, key, True,
+                             meta["build_seconds"])
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         verilog = folder / "design.v"
-        write_verilog(verilog)
-        args = list(BUILD_ARGS)
-        if wave_format == "fst":
-            args.append("--trace-fst")
-        if waves:
-            args += ["--trace-depth", "2"]
-        from cocotb_tools.runner import get_runner
-
-        runner = get_runner("verilator")
+        try:
+            write_verilog(verilog)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         t0 = time.perf_counter()
-        runner.build(
-            sources=[verilog],
-            hdl_toplevel=toplevel,
-            build_dir=folder,
-            build_args=args,
-            waves=waves,
-            timescale=("1ns", "1ps"),
-            log_file=folder / "build.log",
-        )
+        _verilate(folder, verilog, toplevel, waves, wave_format)
         seconds = time.perf_counter() - t0
         _drop_intermediates(folder, toplevel)
         stamp.write_text(json.dumps({"build_seconds": seconds, "toplevel": toplevel}))
         return BuildInfo(folder, toplevel, verilog, waves, wave_format, key, False, seconds)
+
+
+def _verilate(folder: Path, verilog: Path, toplevel: str, waves: bool, wave_format) -> None:
+    """Compile ``verilog`` into a Verilator model in ``folder``."""
+    args = list(BUILD_ARGS)
+    if wave_format == "fst":
+        args.append("--trace-fst")
+    if waves:
+        args += ["--trace-depth", "2"]
+    from cocotb_tools.runner import get_runner
+
+    get_runner("verilator").build(
+        sources=[verilog],
+        hdl_toplevel=toplevel,
+        build_dir=folder,
+        build_args=args,
+        waves=waves,
+        timescale=("1ns", "1ps"),
+        log_file=folder / "build.log",
+    )
 
 
 def _drop_intermediates(folder: Path, toplevel: str) -> None:
@@ -224,6 +218,11 @@ def build_verilog(verilog: str, toplevel: str, *, waves: bool = False) -> BuildI
 def build(config, *, waves: bool = False) -> BuildInfo:
     """Build (or reuse) the Verilator model of ``qmac_top`` for an ArrayConfig.
 
+    The Verilog is generated in a fresh Python process from the ``hw`` sources on disk, which
+    reports the generator hash of the sources it imported; the build is cached under that hash.
+    So a long-lived process whose ``hw`` modules were imported before a source edit never caches
+    Verilog of its stale modules under the new sources' key.
+
     Parameters
     ----------
     config : hw.config.ArrayConfig
@@ -233,31 +232,107 @@ def build(config, *, waves: bool = False) -> BuildInfo:
     Returns
     -------
     BuildInfo
+
+    Raises
+    ------
+    RuntimeError
+        If the ``hw`` sources keep changing while the Verilog is generated.
     """
     from hw.config import ArrayConfig
 
     if not isinstance(config, ArrayConfig):
         raise TypeError(f"config must be an ArrayConfig, not {config!r}")
-    h = hashlib.sha256(f"{config.digest}|{generator_hash()}".encode())
+    gen_hash = generator_hash()
+    for _attempt in range(3):
+        key = _build_key(config, gen_hash, waves)
+
+        def write(path: Path, expected: str = gen_hash) -> None:
+            got, text = _generate_verilog(config)
+            if got != expected:
+                raise _SourcesChanged(got)
+            path.write_text(text)
+
+        try:
+            return _build_in_cache(key, TOPLEVEL, write, waves)
+        except _SourcesChanged as changed:
+            gen_hash = changed.generator_hash  # the sources changed: build under their new hash
+    raise RuntimeError("the hw sources kept changing while the Verilog was generated")
+
+
+class _SourcesChanged(Exception):
+    """The generator sources on disk are not those of the hash the cache key was made from."""
+
+    def __init__(self, generator_hash: str) -> None:
+        super().__init__(generator_hash)
+        self.generator_hash = generator_hash
+
+
+def _build_key(config, gen_hash: str, waves: bool) -> str:
+    h = hashlib.sha256(f"{config.digest}|{gen_hash}".encode())
     h.update(_toolchain_tag(waves).encode())
-    key = f"{config.name}_{h.hexdigest()[:16]}{'_w' if waves else ''}"
-
-    def write(path: Path) -> None:
-        path.write_text(_generate_verilog(config))
-
-    return _build_in_cache(key, TOPLEVEL, write, waves)
+    return f"{config.name}_{h.hexdigest()[:16]}{'_w' if waves else ''}"
 
 
-def _generate_verilog(config) -> str:
-    try:
-        from hw.emit import generate_verilog
-    except ImportError:
-        from amaranth.back import verilog
+#: Folder holding the ``hw`` package that :func:`_generate_verilog` generates from.
+_ROOT = Path(__file__).resolve().parents[1]
 
-        from hw.top import QmacTop
+#: Run by :func:`_generate_verilog` in a fresh interpreter: imports every ``hw`` module, checks that
+#: the sources did not change while they were imported, then writes the hash and the Verilog.
+_GENERATE_SCRIPT = """
+import importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+from hw import emit
+from hw.config import ArrayConfig
+before = emit.generator_hash()
+for path in sorted(emit._HW_DIR.glob("*.py")):
+    if path.stem != "__init__":
+        importlib.import_module("hw." + path.stem)
+after = emit.generator_hash()
+if before != after:
+    sys.exit(3)
+config = ArrayConfig.from_dict(json.loads(sys.argv[2]))
+text = emit.generate_verilog(config)
+with open(sys.argv[3], "w") as out:
+    json.dump({"generator_hash": after, "verilog": text}, out)
+"""
 
-        return verilog.convert(QmacTop(config), name=TOPLEVEL)
-    return generate_verilog(config)
+
+def _generate_verilog(config, root: Path | None = None) -> tuple[str, str]:
+    """Generate ``qmac_top`` for ``config`` in a fresh interpreter from the sources on disk.
+
+    Parameters
+    ----------
+    config : hw.config.ArrayConfig
+    root : Path, optional
+        Folder holding the ``hw`` package (default: this repository).
+
+    Returns
+    -------
+    (str, str)
+        The generator hash of the sources the Verilog was generated from, and the Verilog.
+    """
+    import subprocess
+    import tempfile
+
+    root = _ROOT if root is None else Path(root)
+    with tempfile.TemporaryDirectory(prefix="qmac_gen_") as tmp:
+        result = Path(tmp) / "verilog.json"
+        for _attempt in range(3):
+            proc = subprocess.run(
+                [sys.executable, "-c", _GENERATE_SCRIPT, str(root),
+                 json.dumps(config.to_dict()), str(result)],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+            )
+            if proc.returncode != 3:  # 3: the sources changed during the imports; try again
+                break
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"Verilog generation failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
+            )
+        data = json.loads(result.read_text())
+    return data["generator_hash"], data["verilog"]
 
 
 def _parse_results(path: Path) -> tuple[int, int, list[str]]:

@@ -1,0 +1,272 @@
+"""OutPath: the output path of ``qmac_top``: parameter lookup, requantization, output FIFO.
+
+Structure::
+
+    engine result row ──► param lookup (2 cycles) ──► cols x Requant ──► output FIFO
+                      ──► output register + skid register ──► out_*
+                              ▲ p_addr / p_data (parameter memory read port, owned by the top)
+
+The top (hw/top.py) owns the parameter memory and the job slots; it gives this component the
+memory's read port (``p_addr``/``p_en`` out, ``p_data`` in, data valid the cycle after an enabled
+read) and, combinationally, the output fields (``job_y_zp``, ``job_act_min``, ``job_act_max``) of
+the slot ``job_bank`` points at.
+
+Stall. ``run`` is a register, high while the output FIFO has room for at least 3 more entries
+(``level <= depth - 3``). With ``run`` registered, one more entry can enter between the sample and
+the effect, and ``SyncFIFOBuffered`` accepts up to ``depth - 1`` entries for sure, so no write is
+ever refused. The lookup registers and the requantizers advance only on ``run`` cycles; a row is
+taken from ``res_*`` on a ``run`` cycle with ``res_valid`` high (the top clears ``res_valid`` on
+cycles the engine does not advance), so nothing is lost or duplicated.
+
+Bookkeeping. ``release`` pulses when a job's last row enters the requantizers (which register the
+slot's zero point and clamp bounds with each row), so the top may free the job's slot; ``done``
+pulses when the job's last beat is accepted on ``out_*``; ``pending`` is high while a released
+job has not delivered its last beat.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.data import ArrayLayout
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from hw.config import ArrayConfig
+from hw.requant import Requant
+
+__all__ = ["OutPath", "outpath_latency", "outpath_signature"]
+
+
+def _bits(depth: int) -> int:
+    return max(1, (depth - 1).bit_length())
+
+
+def outpath_latency(config: ArrayConfig) -> int:
+    """Cycles from a row on ``res_*`` to its beat on ``out_*`` (no stalls, room in the FIFO).
+
+    Parameter lookup (2) + ``Requant.latency`` (``config.requant_latency``) + output FIFO (2)
+    + registered output stage (1).
+    """
+    return 2 + config.requant_latency + 3
+
+
+def outpath_signature(config: ArrayConfig, param_words: int) -> wiring.Signature:
+    """Signature of :class:`OutPath` (see its docstring for the members)."""
+    cols, ob = config.cols, config.out_bits
+    param_bits = config.acc_bits + config.mult_bits + config.shift_bits
+    return wiring.Signature(
+        {
+            "run": Out(1),
+            "res_valid": In(1),
+            "res_acc": In(ArrayLayout(signed(config.acc_bits), cols)),
+            "res_nb": In(config.dim_bits),
+            "res_bank": In(1),
+            "res_last": In(1),
+            "res_lanes": In(cols),
+            "p_addr": Out(range(2 * param_words)),
+            "p_en": Out(1),
+            "p_data": In(cols * param_bits),
+            "job_bank": Out(1),
+            "job_y_zp": In(signed(ob)),
+            "job_act_min": In(signed(ob)),
+            "job_act_max": In(signed(ob)),
+            "release": Out(1),
+            "out_tdata": Out(cols * ob),
+            "out_tvalid": Out(1),
+            "out_tready": In(1),
+            "out_tlast": Out(1),
+            "done": Out(1),
+            "pending": Out(1),
+        }
+    )
+
+
+class OutPath(wiring.Component):
+    """Parameter lookup, ``cols`` requantizers and the output FIFO of one array.
+
+    Parameters
+    ----------
+    config : ArrayConfig
+    param_words : int
+        Words per bank of the parameter memory (a power of two >= 2; ``cols`` channels a word).
+        ``p_addr = {res_bank, res_nb[:log2(param_words)]}``.
+    fifo_depth : int
+        Entries of the output FIFO (>= 4).
+
+    Members
+    -------
+    run : Out(1)
+        Registered: the engine may advance this cycle (the FIFO has room for the rows in flight).
+    res_valid, res_acc, res_nb, res_bank, res_last, res_lanes : In
+        A result row as the engine gives it (docs/ENGINE.md); taken when ``run & res_valid``.
+        ``res_acc`` is ArrayLayout(signed(acc_bits), cols), without bias.
+    p_addr, p_en : Out; p_data : In(cols * param_bits)
+        Parameter memory read port; lane j of a word is channel ``nb * cols + j``:
+        bias ``[0, acc_bits)``, m0 ``[acc_bits, +mult_bits)``, shift above.
+    job_bank : Out(1)
+        Bank (slot) of the row entering the requantizers; ``job_y_zp``, ``job_act_min`` and
+        ``job_act_max`` (In, signed(out_bits)) are that slot's fields, combinationally.
+    release : Out(1)
+        Pulse: the last row of the job in bank ``job_bank`` entered the requantizers.
+    out_tdata, out_tvalid, out_tready, out_tlast : AXI4-Stream master (cols * out_bits data).
+        Lanes outside N (``res_lanes`` low) are zero.
+    done : Out(1)
+        Pulse: a job's last beat is accepted (``out_tvalid & out_tready & out_tlast``).
+    pending : Out(1)
+        A released job has not delivered its last beat yet.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not an ArrayConfig.
+    ValueError
+        If ``param_words`` is not a power of two >= 2 or ``fifo_depth`` < 4.
+    """
+
+    def __init__(self, config: ArrayConfig, param_words: int, fifo_depth: int) -> None:
+        self._MustUse__silence = True  # no "never used" warning for an object that fails here
+        if not isinstance(config, ArrayConfig):
+            raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+        if (
+            not isinstance(param_words, int)
+            or param_words < 2
+            or param_words & (param_words - 1)
+        ):
+            raise ValueError(f"param_words must be a power of two >= 2, not {param_words!r}")
+        if not isinstance(fifo_depth, int) or fifo_depth < 4:
+            raise ValueError(f"fifo_depth must be an int >= 4, not {fifo_depth!r}")
+        self._MustUse__silence = False
+        self._config = config
+        self._param_words = param_words
+        self._fifo_depth = fifo_depth
+        super().__init__(outpath_signature(config, param_words))
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a row on ``res_*`` to its beat on ``out_*`` (see :func:`outpath_latency`)."""
+        return outpath_latency(self._config)
+
+    @property
+    def fifo_depth(self) -> int:
+        return self._fifo_depth
+
+    def elaborate(self, platform) -> Module:
+        cfg = self._config
+        cols, ob = cfg.cols, cfg.out_bits
+        param_bits = cfg.acc_bits + cfg.mult_bits + cfg.shift_bits
+        p_bits_idx = _bits(self._param_words)
+        run = self.run
+        m = Module()
+
+        # ---- parameter lookup (2 cycles) ------------------------------------------------------
+        # The parameter word is registered once more after the block RAM: its clock-to-output
+        # time (ECP5 DP16KD without output register) followed by the bias adder was the critical
+        # path. The row waits beside it in two register stages (r1, r).
+        m.d.comb += [
+            self.p_addr.eq(Cat(self.res_nb[:p_bits_idx], self.res_bank)),
+            self.p_en.eq(run),
+        ]
+        p_word = Signal.like(self.p_data)
+        r1_valid, r1_last, r1_bank = Signal(), Signal(), Signal()
+        r1_lanes = Signal(cols)
+        r1_acc = Signal.like(self.res_acc)
+        r_valid, r_last, r_bank = Signal(), Signal(), Signal()
+        r_lanes = Signal(cols)
+        r_acc = Signal.like(self.res_acc)
+        with m.If(run):
+            m.d.sync += [
+                r1_valid.eq(self.res_valid),
+                r1_last.eq(self.res_last),
+                r1_bank.eq(self.res_bank),
+                r1_lanes.eq(self.res_lanes),
+                r1_acc.eq(self.res_acc),
+                p_word.eq(self.p_data),
+                r_valid.eq(r1_valid),
+                r_last.eq(r1_last),
+                r_bank.eq(r1_bank),
+                r_lanes.eq(r1_lanes),
+                r_acc.eq(r1_acc),
+            ]
+        m.d.comb += self.job_bank.eq(r_bank)
+
+        # ---- requantization -------------------------------------------------------------------
+        units = []
+        for j in range(cols):
+            rq = Requant(cfg)
+            units.append(rq)
+            m.submodules[f"requant_{j}"] = EnableInserter(run)(rq)
+            word = p_word[j * param_bits : (j + 1) * param_bits]
+            m.d.comb += [
+                rq.i_valid.eq(r_valid),
+                rq.i_acc.eq(r_acc[j]),
+                rq.i_bias.eq(word[: cfg.acc_bits].as_signed()),
+                rq.i_m0.eq(word[cfg.acc_bits : cfg.acc_bits + cfg.mult_bits].as_signed()),
+                rq.i_shift.eq(word[cfg.acc_bits + cfg.mult_bits :].as_signed()),
+                rq.i_y_zp.eq(self.job_y_zp),
+                rq.i_act_min.eq(self.job_act_min),
+                rq.i_act_max.eq(self.job_act_max),
+            ]
+        tag_last, tag_lanes = r_last, r_lanes
+        for stage in range(units[0].latency):
+            nl, nla = (
+                Signal(name=f"tag_last_d{stage + 1}"),
+                Signal(cols, name=f"tag_lanes_d{stage + 1}"),
+            )
+            with m.If(run):
+                m.d.sync += [nl.eq(tag_last), nla.eq(tag_lanes)]
+            tag_last, tag_lanes = nl, nla
+
+        # ---- output FIFO and stream ----------------------------------------------------------
+        fifo = SyncFIFOBuffered(width=cols * ob + 1, depth=self._fifo_depth)
+        m.submodules.out_fifo = fifo
+        m.d.sync += run.eq(fifo.level + 3 <= self._fifo_depth)
+        m.d.comb += [
+            fifo.w_en.eq(units[0].o_valid & run),
+            fifo.w_data.eq(
+                Cat(*[Mux(tag_lanes[j], units[j].o_data, 0)[:ob] for j in range(cols)], tag_last)
+            ),
+        ]
+
+        # ---- registered output stage (skid buffer) ---------------------------------------------
+        # ``out_*`` come from registers, and ``out_tready`` reaches only them: the FIFO's block RAM
+        # output and its read logic are off the paths to and from the ports. The FIFO is read
+        # whenever the skid register is empty; a word read while the output register is stalled
+        # waits in the skid register (upstream then stops until it drained), so no word is lost
+        # or duplicated and a full-rate stream stays full-rate.
+        o_valid, s_valid = Signal(), Signal()
+        o_data, s_data = Signal(cols * ob + 1), Signal(cols * ob + 1)
+        take = Signal()
+        m.d.comb += [
+            fifo.r_en.eq(~s_valid),
+            take.eq(fifo.r_rdy & ~s_valid),
+        ]
+        with m.If(~o_valid | self.out_tready):
+            with m.If(s_valid):
+                m.d.sync += [o_data.eq(s_data), o_valid.eq(1), s_valid.eq(0)]
+            with m.Else():
+                m.d.sync += [o_data.eq(fifo.r_data), o_valid.eq(take)]
+        with m.Elif(take):
+            m.d.sync += [s_data.eq(fifo.r_data), s_valid.eq(1)]
+        m.d.comb += [
+            self.out_tdata.eq(o_data[: cols * ob]),
+            self.out_tlast.eq(o_data[cols * ob]),
+            self.out_tvalid.eq(o_valid),
+            self.done.eq(o_valid & self.out_tready & o_data[cols * ob]),
+        ]
+
+        # ---- release / pending ---------------------------------------------------------------
+        # done_r: the count drops a cycle after ``done`` (keeps the counter's adder off the path
+        # from ``out_tready``); ``pending`` subtracts it at once.
+        count = Signal(range(self._fifo_depth + 64))
+        done_r = Signal()
+        m.d.comb += [
+            self.release.eq(r_valid & r_last & run),
+            self.pending.eq(count != done_r),
+        ]
+        m.d.sync += done_r.eq(self.done)
+        with m.If(self.release & ~done_r):
+            m.d.sync += count.eq(count + 1)
+        with m.Elif(~self.release & done_r):
+            m.d.sync += count.eq(count - 1)
+        return m
