@@ -1,4 +1,4 @@
-"""The signature shared by the dataflow engines (see docs/ENGINE.md for the timing of each member)."""
+"""The signature shared by the dataflow engines (docs/ENGINE.md has the timing of each member)."""
 
 from __future__ import annotations
 

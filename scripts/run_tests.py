@@ -1,4 +1,4 @@
-"""Run the test suite; exit non-zero on failures and on zero collected tests (pytest exit code 5)."""
+"""Run the test suite; exit non-zero on failures and on zero collected tests (pytest exit 5)."""
 
 import subprocess
 import sys

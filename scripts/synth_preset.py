@@ -4,8 +4,8 @@
 
 Four flattened Yosys runs on the same Verilog: the whole ``qmac_top`` (the totals), the mesh
 (``qmac_top.engine.mesh``: all PEs), one interior PE, and one requantization unit
-(``qmac_top.outpath.requant_0``; there is one per column). A part synthesized as its own top keeps ports
-that its parent may leave unused, so part counts are upper bounds of what the part costs in context.
+(``qmac_top.outpath.requant_0``; there is one per column). A part synthesized as its own top keeps
+ports that its parent may leave unused, so part counts are upper bounds of their cost in context.
 Yosys 0.70 cannot keep the hierarchy of QmacTop through ABC9 (see ``hw.synth.synthesize``), hence
 separate runs rather than per-module statistics of one run. Prints a table and writes JSON.
 """
