@@ -20,10 +20,13 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-
 from hw.config import ArrayConfig
 from hw.synth import DEFAULT_DEVICE, DEVICES, TARGETS
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI
+    import tomli as tomllib
 
 __all__ = [
     "CONFIG_AXES",
