@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     (out_dir / "demo.html").write_text(page)
     print(
         f"wrote {out_dir / 'demo.html'} and {out_dir / 'demo.json'}"
-        + (f" and {args.json}" if args.json else "")
+        + (f" and {args.json}" if args.json and Path(args.json) != out_dir / "demo.json" else "")
     )
     return 1 if mismatches else 0
 
