@@ -10,7 +10,7 @@ from .accwidth import check_accumulator, max_product, max_safe_k
 from .error import max_abs_error_lsb, sqnr_db
 from .float_layers import conv2d_float, depthwise_conv2d_float, fully_connected_float, matmul_float
 from .geometry import conv_output_size, im2col, normalize_padding, resolve_padding
-from .layer import OPS, Layer, make_random_layer
+from .layer import OPS, RANDOM_LAYER_DIMS, Layer, make_random_layer
 from .layerfile import load_layer, save_layer
 from .layers import (
     conv2d,
@@ -57,7 +57,7 @@ __all__ = [
     "sqnr_db",
     "max_abs_error_lsb",
     "Layer",
-    "OPS",
+    "OPS", "RANDOM_LAYER_DIMS",
     "make_random_layer",
     "save_layer",
     "load_layer",

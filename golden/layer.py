@@ -18,7 +18,7 @@ from .geometry import conv_output_size, normalize_padding
 from .multiplier import SHIFT_MAX, SHIFT_MIN, quantize_multiplier, reduce_multiplier
 from .requant import requantize
 
-__all__ = ["Layer", "OPS", "make_random_layer"]
+__all__ = ["Layer", "OPS", "RANDOM_LAYER_DIMS", "make_random_layer"]
 
 OPS = ("matmul", "fully_connected", "conv2d", "depthwise_conv2d")
 _X_NDIM = {"matmul": 2, "fully_connected": 2, "conv2d": 4, "depthwise_conv2d": 4}
@@ -237,7 +237,8 @@ class Layer:
         return dataclasses.replace(self, **changes)
 
 
-_DIMS = {
+#: op -> dimension name -> default (None: required) of ``make_random_layer``.
+RANDOM_LAYER_DIMS: dict[str, dict[str, object]] = {
     "matmul": {"m": None, "k": None, "n": None},
     "fully_connected": {"batch": None, "in_features": None, "out_features": None},
     "conv2d": {
@@ -267,7 +268,7 @@ _DIMS = {
 
 
 def _dims(op: str, dims: dict) -> dict:
-    spec = _DIMS[op]
+    spec = RANDOM_LAYER_DIMS[op]
     unknown = sorted(set(dims) - set(spec))
     if unknown:
         raise TypeError(

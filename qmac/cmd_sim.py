@@ -21,52 +21,15 @@ import argparse
 import json
 from pathlib import Path
 
+from golden.layer import OPS, RANDOM_LAYER_DIMS
 from qmac.config_args import add_config_arguments, config_from_args
 
 __all__ = ["add_arguments", "run", "layer_from_args", "config_from_args"]
 
-OPS = ("matmul", "fully_connected", "conv2d", "depthwise_conv2d")
-_DIMS = {
-    "matmul": ("m", "k", "n"),
-    "fully_connected": ("batch", "in_features", "out_features"),
-    "conv2d": (
-        "batch",
-        "h",
-        "w",
-        "cin",
-        "cout",
-        "kernel",
-        "stride",
-        "padding",
-        "dilation",
-        "groups",
-    ),
-    "depthwise_conv2d": (
-        "batch",
-        "h",
-        "w",
-        "cin",
-        "multiplier",
-        "kernel",
-        "stride",
-        "padding",
-        "dilation",
-    ),
-}
-_INT_DIMS = (
-    "m",
-    "k",
-    "n",
-    "batch",
-    "in_features",
-    "out_features",
-    "h",
-    "w",
-    "cin",
-    "cout",
-    "multiplier",
-    "groups",
-)
+#: every dimension flag, in the order of golden's table; the geometry ones have their own parsers
+_ALL_DIMS = tuple(dict.fromkeys(name for dims in RANDOM_LAYER_DIMS.values() for name in dims))
+_GEOMETRY = ("kernel", "stride", "padding", "dilation")
+_INT_DIMS = tuple(name for name in _ALL_DIMS if name not in _GEOMETRY)
 
 
 def _pair_or_int(text: str):
@@ -121,34 +84,15 @@ def layer_from_args(args: argparse.Namespace, config):
         return golden.load_layer(args.layer_file)
     if args.op is None:
         raise ValueError("--op or --layer-file is required")
-    allowed = _DIMS[args.op]
+    allowed = RANDOM_LAYER_DIMS[args.op]
     dims = {}
-    for name in (
-        "m",
-        "k",
-        "n",
-        "batch",
-        "in_features",
-        "out_features",
-        "h",
-        "w",
-        "cin",
-        "cout",
-        "multiplier",
-        "groups",
-        "kernel",
-        "stride",
-        "padding",
-        "dilation",
-    ):
+    for name in _ALL_DIMS:
         value = getattr(args, name)
         if value is None:
             continue
         if name not in allowed:
             raise ValueError(f"--{name.replace('_', '-')} does not apply to --op {args.op}")
         dims[name] = value
-    if args.op == "depthwise_conv2d":  # make_random_layer needs these explicitly
-        dims = {"stride": 1, "padding": "VALID", "dilation": 1} | dims
     return golden.make_random_layer(
         args.op,
         rng=np.random.default_rng(args.seed),
