@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 
 from golden.accwidth import max_product, max_safe_k
+from hw.requant_plan import requant_latency
 
 __all__ = ["ArrayConfig", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
 
@@ -165,9 +166,7 @@ class ArrayConfig:
 
         Depends on acc_bits and mult_bits (the multiplier's partial products); 8 for int8 presets.
         """
-        from hw.requant import requant_latency  # the unit's structure is the single source
-
-        return requant_latency(self)
+        return requant_latency(self.acc_bits, self.mult_bits)
 
     # ---- stream widths ------------------------------------------------------------------
     @property

@@ -38,35 +38,16 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
+from hw.requant_plan import CHUNK, chunk_lsbs, product_stages, requant_latency
 
-__all__ = ["Requant", "requant_latency"]
-
-#: Width of the unsigned low chunks of a multiplier operand; the top chunk is signed and at most
-#: 18 bits, so that every partial product fits an 18 x 18 signed DSP multiplier (ECP5 MULT18X18D,
-#: and the narrower side of iCE40 SB_MAC16 and Xilinx DSP48E1).
-_CHUNK = 17
-
-
-def _chunk_lsbs(width: int) -> list[int]:
-    """LSB positions of the chunks of a ``width``-bit signed operand."""
-    lsbs, lsb = [], 0
-    while width - lsb > _CHUNK + 1:
-        lsbs.append(lsb)
-        lsb += _CHUNK
-    return lsbs + [lsb]
+__all__ = ["Requant"]
 
 
 def _chunks(value) -> list[tuple]:
-    """(chunk, lsb) pairs of a signed value: unsigned 17-bit low chunks, a signed top chunk."""
-    lsbs = _chunk_lsbs(len(value))
-    return [(value[lsb:lsb + _CHUNK], lsb) for lsb in lsbs[:-1]] + \
+    """(chunk, lsb) pairs of a signed value: unsigned ``CHUNK``-bit low chunks, signed top chunk."""
+    lsbs = chunk_lsbs(len(value))
+    return [(value[lsb:lsb + CHUNK], lsb) for lsb in lsbs[:-1]] + \
         [(value[lsbs[-1]:].as_signed(), lsbs[-1])]
-
-
-def _product_stages(acc_bits: int, mult_bits: int) -> int:
-    """Register stages of the multiplier: partial products, then one per adder-tree level."""
-    terms = len(_chunk_lsbs(acc_bits + 1)) * len(_chunk_lsbs(mult_bits))
-    return 1 + (terms - 1).bit_length()
 
 
 def _delay(m: Module, value, cycles: int):
@@ -76,16 +57,6 @@ def _delay(m: Module, value, cycles: int):
         m.d.sync += reg.eq(value)
         value = reg
     return value
-
-
-def requant_latency(config: ArrayConfig) -> int:
-    """Cycles from ``i_valid`` to ``o_valid`` of ``Requant(config)``.
-
-    1 (bias adder) + multiplier stages (1 + ceil(log2(partial products))) + 4 (shifter operand,
-    barrel shifter, saturation and rounding, zero point and clamp). For acc_bits = 32 and
-    mult_bits = 32 there are 2 x 2 partial products, so 8 cycles.
-    """
-    return 1 + _product_stages(config.acc_bits, config.mult_bits) + 4
 
 
 class Requant(wiring.Component):
@@ -169,7 +140,7 @@ class Requant(wiring.Component):
 
         Equal to ``config.requant_latency``, the figure the rest of the generator plans with.
         """
-        return requant_latency(self._config)
+        return requant_latency(self._config.acc_bits, self._config.mult_bits)
 
     def elaborate(self, platform) -> Module:
         cfg = self._config
@@ -225,7 +196,7 @@ class Requant(wiring.Component):
                 regs.append((reg, low))
         s2_q = Signal(signed(q_bits))
         m.d.comb += s2_q.eq(regs[0][0] << regs[0][1])  # the exact product fits q_bits
-        stages = _product_stages(acc_bits, mult_bits)
+        stages = product_stages(acc_bits, mult_bits)
         assert stages == 1 + level
         s2_valid, s2_shift, s2_zp, s2_min, s2_max = (
             _delay(m, sig, stages) for sig in (s1_valid, s1_shift, s1_zp, s1_min, s1_max)

@@ -1,0 +1,44 @@
+"""The structure of the requantization multiplier, without Amaranth: DSP chunks and pipeline depth.
+
+``hw.requant.Requant`` builds its multiplier from these figures, and ``ArrayConfig.requant_latency``
+reports them, so the latency every other part plans with is derived from the same arithmetic that
+shapes the unit (and the config needs no hardware import to know it).
+"""
+
+from __future__ import annotations
+
+__all__ = ["CHUNK", "chunk_lsbs", "product_stages", "requant_latency"]
+
+#: Width of the unsigned low chunks of a multiplier operand; the top chunk is signed and at most
+#: 18 bits, so that every partial product fits an 18 x 18 signed DSP multiplier (ECP5 MULT18X18D,
+#: and the narrower side of iCE40 SB_MAC16 and Xilinx DSP48E1).
+CHUNK = 17
+
+
+def chunk_lsbs(width: int) -> list[int]:
+    """LSB positions of the chunks of a ``width``-bit signed operand (low chunks ``CHUNK`` bits)."""
+    lsbs, lsb = [], 0
+    while width - lsb > CHUNK + 1:
+        lsbs.append(lsb)
+        lsb += CHUNK
+    return lsbs + [lsb]
+
+
+def product_stages(acc_bits: int, mult_bits: int) -> int:
+    """Register stages of the multiplier: partial products, then one per adder-tree level.
+
+    The multiplier's operands are ``acc + bias`` (``acc_bits + 1`` bits) and ``m0``
+    (``mult_bits`` bits); ``1 + ceil(log2(partial products))``.
+    """
+    terms = len(chunk_lsbs(acc_bits + 1)) * len(chunk_lsbs(mult_bits))
+    return 1 + (terms - 1).bit_length()
+
+
+def requant_latency(acc_bits: int, mult_bits: int) -> int:
+    """Cycles from ``i_valid`` to ``o_valid`` of the requantization unit.
+
+    1 (bias adder) + multiplier stages (:func:`product_stages`) + 4 (shifter operand, barrel
+    shifter, saturation and rounding, zero point and clamp). For acc_bits = 32 and mult_bits = 32
+    there are 2 x 2 partial products, so 8 cycles.
+    """
+    return 1 + product_stages(acc_bits, mult_bits) + 4
