@@ -10,7 +10,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from hw.synth import DEVICES, TARGETS
 from qmac.sweep_points import WORKLOADS
 from qmac.sweep_run import run_sweep
 from qmac.sweep_spec import (
@@ -21,6 +20,7 @@ from qmac.sweep_spec import (
     parse_sizes,
     spec_from_toml,
 )
+from qmac.synth import DEVICES, TARGETS
 
 __all__ = ["add_arguments", "run"]
 

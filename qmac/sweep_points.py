@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from hw.config import ArrayConfig
-from hw.synth import DEVICES, check_fit, place_and_route, synthesize
+from qmac.synth import DEVICES, check_fit, place_and_route, synthesize
 
 __all__ = ["WORKLOADS", "TOP", "run_task", "qmac_top_verilog", "load_design"]
 

@@ -25,7 +25,7 @@ __all__ = ["ROOT", "source_hash", "build_tasks", "run_tasks", "merge_rows", "run
 
 ROOT = Path(__file__).resolve().parent.parent
 _SOURCES = {
-    "synth": ("hw",),
+    "synth": ("hw", "qmac/synth"),
     "sim": ("hw", "golden", "sim"),
     "quant": ("golden", "qmac/cnn.py", "qmac/data"),
 }
@@ -85,7 +85,7 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
     if (
         spec.design != SweepSpec.design
     ):  # a custom design depends on its module, not on hw's datapath
-        gen["synth"] = source_hash(("hw/config.py", "hw/synth.py"), _design_file(spec.design))
+        gen["synth"] = source_hash(("hw/config.py", "qmac/synth"), _design_file(spec.design))
     opts = spec.options()
     points: list[dict] = []
     tasks: dict[str, dict] = {}
@@ -368,8 +368,8 @@ def run_sweep(
 
 
 def _meta(spec, command, t0, tasks, results, rows, jobs, dask, partial) -> dict:
-    from hw.synth import tool_versions
     from qmac import __version__
+    from qmac.synth import tool_versions
 
     return {
         "command": command,

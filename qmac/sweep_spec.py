@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hw.config import ArrayConfig
-from hw.synth import DEFAULT_DEVICE, DEVICES, TARGETS
+from qmac.synth import DEFAULT_DEVICE, DEVICES, TARGETS
 
 try:
     import tomllib

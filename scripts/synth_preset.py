@@ -6,7 +6,7 @@ Four flattened Yosys runs on the same Verilog: the whole ``qmac_top`` (the total
 (``qmac_top.engine.mesh``: all PEs), one interior PE, and one requantization unit
 (``qmac_top.outpath.requant_0``; there is one per column). A part synthesized as its own top keeps
 ports that its parent may leave unused, so part counts are upper bounds of their cost in context.
-Yosys 0.70 cannot keep the hierarchy of QmacTop through ABC9 (see ``hw.synth.synthesize``), hence
+Yosys 0.70 cannot keep the hierarchy of QmacTop through ABC9 (see ``qmac.synth.synthesize``), hence
 separate runs rather than per-module statistics of one run. Prints a table and writes JSON.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hw.config import preset  # noqa: E402
-from hw.synth import TARGETS, synthesize, tool_versions  # noqa: E402
 from qmac.sweep_points import TOP, qmac_top_verilog  # noqa: E402
+from qmac.synth import TARGETS, synthesize, tool_versions  # noqa: E402
 
 KEYS = ("lut", "ff", "dsp", "carry", "ram", "lutram", "mux")
 

@@ -1,4 +1,4 @@
-"""hw.synth: parsers on saved real tool output, fit checks, and one tiny real Yosys/nextpnr run.
+"""qmac.synth: parsers on saved real tool output, fit checks, and one tiny real Yosys/nextpnr run.
 
 The saved outputs (tests/qmac/data, see its README) come from ``tiny_mac.v``: two PEs, each a
 registered 8x8 multiply (16-bit product register) into a 32-bit accumulator, an 8-bit delay register
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hw.synth import (
+from qmac.synth import (
     CATEGORIES,
     TARGETS,
     ToolError,
@@ -29,7 +29,7 @@ from hw.synth import (
     yosys_script,
 )
 
-DATA = Path(__file__).resolve().parent.parent / "qmac" / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 N_PE, PRODUCT_BITS, ACC_BITS, DELAY_BITS = 2, 16, 32, 8
 FLOPS = N_PE * (PRODUCT_BITS + ACC_BITS) + DELAY_BITS
 ADDER_BITS = 3 * ACC_BITS
