@@ -29,43 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from golden.geometry import conv_output_size, im2col
+from golden.geometry import im2col
+from golden.layers import matmul
 from golden.multiplier import reduce_multiplier
 
-__all__ = ["ConvGeometry", "Job", "Plan", "conv_geometry", "lower", "run_job_reference"]
-
-
-@dataclass(frozen=True)
-class ConvGeometry:
-    """Sizes of a conv2d / depthwise layer (NHWC in, NHWC out)."""
-
-    batch: int
-    h: int
-    w: int
-    cin: int
-    kh: int
-    kw: int
-    cout: int
-    oh: int
-    ow: int
-    groups: int
-
-
-def conv_geometry(layer) -> ConvGeometry:
-    """Geometry of a conv2d or depthwise_conv2d ``golden.Layer`` (depthwise: ``groups = Cin``)."""
-    n, h, w, cin = layer.x.shape
-    if layer.op == "conv2d":
-        cout, kh, kw, _ = layer.w.shape
-        groups = layer.groups
-    elif layer.op == "depthwise_conv2d":
-        _, kh, kw, cout = layer.w.shape
-        groups = cin
-    else:
-        raise ValueError(f"layer.op must be 'conv2d' or 'depthwise_conv2d', not {layer.op!r}")
-    oh, ow = conv_output_size(
-        (h, w), (kh, kw), stride=layer.stride, padding=layer.padding, dilation=layer.dilation
-    )
-    return ConvGeometry(n, h, w, cin, kh, kw, cout, oh, ow, groups)
+__all__ = ["Job", "Plan", "lower", "run_job_reference"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -217,7 +185,7 @@ def _gemm_view(layer):
         return x[:, None, :], w[None], (x.shape[0], w.shape[1])
     if layer.op == "fully_connected":
         return x[:, None, :], w.T[None], (x.shape[0], w.shape[0])
-    geo = conv_geometry(layer)
+    geo = layer.geometry
     wo = (
         w if layer.op == "conv2d" else w.transpose(3, 1, 2, 0)
     )  # depthwise -> OHWI [C*mult, KH, KW, 1]
@@ -341,8 +309,6 @@ def run_job_reference(
     (m, n) ndarray of int64
         Exact (64-bit accumulation; the lowering already bounds K by the config's acc_bits).
     """
-    from golden import matmul  # late: golden/__init__ may import this module
-
     return matmul(
         job.a,
         job.w,

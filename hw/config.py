@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass
 
 from golden.accwidth import max_product, max_safe_k
+from golden.cycles import DATAFLOWS
+from golden.requant import ROUNDINGS
 from hw.requant_plan import requant_latency
 
 __all__ = ["ArrayConfig", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
-
-DATAFLOWS = ("os", "ws")
-ROUNDINGS = ("tflite", "single")
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> None:

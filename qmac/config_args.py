@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from golden import DATAFLOWS, ROUNDINGS
+
 __all__ = ["CONFIG_OPTIONS", "CHOICES", "add_config_arguments", "config_from_args"]
 
 #: ArrayConfig field -> help text; each becomes ``--field-name`` (underscores as dashes).
@@ -31,7 +33,7 @@ CONFIG_OPTIONS: dict[str, str] = {
     "out_fifo_depth": "output FIFO entries (power of two, >= 2 * rows); absorbs back-pressure",
 }
 
-CHOICES: dict[str, tuple[str, ...]] = {"dataflow": ("os", "ws"), "rounding": ("tflite", "single")}
+CHOICES: dict[str, tuple[str, ...]] = {"dataflow": DATAFLOWS, "rounding": ROUNDINGS}
 
 _PREFIX = "cfg_"
 

@@ -162,7 +162,7 @@ def _base(**changes):
                 groups=2,
             ),
             ValueError,
-            r"^groups=2 does not fit x \(1, 4, 4, 3\) and OHWI w \(4, 3, 3, 2\)",
+            r"^groups=2 must divide Cin=3 and Cout=4$",
         ),
         (
             dict(
@@ -181,7 +181,7 @@ def _base(**changes):
                 w=np.zeros((1, 3, 3, 4), np.int64),
             ),
             ValueError,
-            r"^w must be \(1, KH, KW, Cin\*mult\) with Cin=3, not \(1, 3, 3, 4\)$",
+            r"^depthwise w has 4 channels, not a multiple of x's Cin=3",
         ),
     ],
 )
