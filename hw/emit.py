@@ -2,8 +2,9 @@
 
 The manifest and the header carry the same figures (sizes, widths, latencies, limits, stream
 layouts) so that software, testbenches and reports read them from the generated files instead of
-re-deriving them. :func:`generator_hash` identifies the generator source, so caches of built
-simulations can tell when the hardware description changed.
+re-deriving them. :func:`generator_hash` identifies the generator source (the files emission
+imports, :mod:`hw.sources`), so caches of built simulations can tell when the hardware description
+changed.
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import amaranth
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from hw.config import ArrayConfig
+from hw.sources import ROOT, import_closure, sources_hash
+from hw.top import QmacTop, top_signature
 
 __all__ = [
     "MODULE_NAME",
+    "generator_sources",
     "generator_hash",
     "generate_verilog",
     "ports",
@@ -32,30 +39,29 @@ __all__ = [
 #: Verilog module name of the generated top level (docs/PROTOCOL.md).
 MODULE_NAME = "qmac_top"
 
-_HW_DIR = Path(__file__).resolve().parent
-
-
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("qmac")
     except PackageNotFoundError:  # source tree without installation
         return "0.0.0+src"
 
 
-def generator_hash() -> str:
-    """SHA-256 (hex) of the generator: every ``hw/*.py`` source (sorted) and the Amaranth version.
+def generator_sources(root: Path = ROOT) -> list[Path]:
+    """The source files emission imports (``hw.emit`` and everything it pulls in, transitively).
 
-    Anything that can change the emitted Verilog for a given config changes this hash.
+    ``root`` is the folder holding the packages (default: this source tree).
     """
-    import amaranth
+    return import_closure([__name__], root=root)
 
-    h = hashlib.sha256()
-    h.update(f"amaranth {amaranth.__version__}\n".encode())
-    for path in sorted(_HW_DIR.glob("*.py")):
-        h.update(path.name.encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
+
+def generator_hash(root: Path = ROOT) -> str:
+    """SHA-256 (hex) of the generator: :func:`generator_sources` and the Amaranth version.
+
+    Anything that can change the emitted Verilog for a given config changes this hash; a file
+    that emission does not import (a report parser, say) does not.
+    """
+    h = hashlib.sha256(f"amaranth {amaranth.__version__}\n".encode())
+    h.update(sources_hash([__name__], root=root).encode())
     return h.hexdigest()
 
 
@@ -73,8 +79,6 @@ def _no_zero_meminit():
     with ``tdata``/``tlast`` qualified by ``tvalid``). Verilator starts memories at zero anyway
     (unless ``+verilator+rand+reset``), and ECP5 block RAMs start at zero.
     """
-    from amaranth.back import rtlil
-
     emitter = getattr(rtlil, "ModuleEmitter", None)
     original = getattr(emitter, "emit_memory", None)
     if original is None:  # another Amaranth version: leave its back end alone
@@ -96,12 +100,6 @@ def _check_config(config: object) -> ArrayConfig:
     if not isinstance(config, ArrayConfig):
         raise TypeError(f"config must be an ArrayConfig, not {config!r}")
     return config
-
-
-def _top(config: ArrayConfig) -> wiring.Component:
-    from hw.top import QmacTop
-
-    return QmacTop(config)
 
 
 def generate_verilog(
@@ -139,11 +137,9 @@ def generate_verilog(
     TypeError
         If ``config`` is not an ArrayConfig or ``component`` not a wiring.Component.
     """
-    from amaranth.back import verilog
-
     _check_config(config)
     if component is None:
-        component = _top(config)
+        component = QmacTop(config)
     elif not isinstance(component, wiring.Component):
         raise TypeError(f"component must be a wiring.Component, not {component!r}")
     with contextlib.nullcontext() if zero_init else _no_zero_meminit():
@@ -165,8 +161,6 @@ def ports(config: ArrayConfig, component: wiring.Component | None = None) -> lis
     """
     _check_config(config)
     if component is None:
-        from hw.top import top_signature
-
         signature = top_signature(config)
     else:
         signature = component.signature
@@ -192,22 +186,16 @@ def _latencies(config: ArrayConfig) -> dict[str, int]:
 
     ``requant`` (``Requant.latency``), ``top_start`` / ``top_output`` (QmacTop's ``start_latency``:
     last parameter beat to engine start; ``output_latency``: engine result row to its output beat)
-    and ``engine_*`` (the dataflow engine's latency properties).
+    and ``engine_<name>`` (the dataflow engine's ``latencies``).
     """
-    if config.dataflow == "os":
-        from hw.engine_os import OSEngine as Engine
-    else:
-        from hw.engine_ws import WSEngine as Engine
-    figures = {"requant": config.requant_latency}
-    top, engine = _top(config), Engine(config)
-    for obj, prefix, props in (
-        (top, "top", ("start_latency", "output_latency")),
-        (engine, "engine", ("out_latency", "preload_cycles", "row_latency", "result_latency")),
-    ):
-        obj._MustUse__silence = True  # built only to read latency properties
-        for prop in props:
-            if hasattr(obj, prop):
-                figures[f"{prefix}_{prop.removesuffix('_latency')}"] = int(getattr(obj, prop))
+    top = QmacTop(config)
+    top._MustUse__silence = True  # built only to read latency properties
+    figures = {
+        "requant": config.requant_latency,
+        "top_start": top.start_latency,
+        "top_output": top.output_latency,
+    }
+    figures.update({f"engine_{k}": int(v) for k, v in top.engine.latencies.items()})
     return figures
 
 
@@ -340,7 +328,7 @@ def write_outputs(config: ArrayConfig, outdir: str | Path) -> dict[str, Path]:
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"outdir must be a directory, not the file {str(outdir)!r}")
     outdir.mkdir(parents=True, exist_ok=True)
-    component = _top(config)
+    component = QmacTop(config)
     info = manifest(config, component)  # ports from the same component that is converted
     paths = {
         "verilog": outdir / f"{MODULE_NAME}.v",

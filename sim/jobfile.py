@@ -7,10 +7,11 @@ happens inside the simulation. Ragged per-job arrays are stored concatenated wit
 Job file keys
 -------------
 meta : JSON string
-    ``{"config": ArrayConfig.to_dict(), "gaps": bool, "backpressure": bool, "seed": int,
-    "timeout_cycles": int}``.
-cmd : (J, 7) int64
-    ``m, k, n, x_zp, y_zp, act_min, act_max`` per job.
+    ``{"config": ArrayConfig.to_dict(), "cmd_fields": [...], "gaps": bool, "backpressure": bool,
+    "seed": int, "timeout_cycles": int}``.
+cmd : (J, F) int64
+    Per job the command fields ``meta["cmd_fields"]`` (``hw.command.command_fields``: ``m, k, n,
+    x_zp, y_zp, act_min, act_max``), the attributes of the same names of each job.
 a, w, param : uint8 concatenations of each job's stream bytes, with ``<name>_off`` (J+1,) offsets.
 expected : int64 concatenation of each job's (m, n) expected outputs, row-major, ``expected_off``.
 
@@ -30,8 +31,6 @@ import json
 import numpy as np
 
 __all__ = ["concat", "read_job_file", "split", "write_job_file"]
-
-CMD_FIELDS = ("m", "k", "n", "x_zp", "y_zp", "act_min", "act_max")
 
 
 def concat(parts) -> tuple[np.ndarray, np.ndarray]:
@@ -77,8 +76,13 @@ def write_job_file(
     timeout_cycles : int
         The test fails if the outputs are not all in after this many cycles.
     """
+    # Deferred: the simulator process reads job files and needs no Amaranth.
+    from hw.command import command_fields
+
+    fields = command_fields(config)
     meta = {
         "config": config.to_dict(),
+        "cmd_fields": list(fields),
         "gaps": bool(gaps),
         "backpressure": bool(backpressure),
         "seed": int(seed),
@@ -87,8 +91,8 @@ def write_job_file(
     arrays = {
         "meta": np.array(json.dumps(meta)),
         "cmd": np.array(
-            [[getattr(j, f) for f in CMD_FIELDS] for j in jobs], dtype=np.int64
-        ).reshape(-1, len(CMD_FIELDS)),
+            [[getattr(j, f) for f in fields] for j in jobs], dtype=np.int64
+        ).reshape(-1, len(fields)),
     }
     for name in ("a", "w", "param"):
         data, off = concat([np.frombuffer(s[name], dtype=np.uint8) for s in streams])

@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _STAMP = "qmac_build.json"
-TOPLEVEL = "qmac_top"
 
 
 @dataclass(frozen=True)
@@ -115,8 +114,10 @@ def cache_root() -> Path:
 
 
 def generator_hash() -> str:
-    """Hash of the generator sources on disk (``hw.emit.generator_hash``): any hardware change
-    invalidates builds."""
+    """Hash of the generator sources on disk (``hw.emit.generator_hash``): any change to what
+    emission imports invalidates builds."""
+    # Deferred imports of hw in this module keep Amaranth out of the simulator process, which
+    # imports sim for its testbench.
     from hw.emit import generator_hash as emit_hash
 
     return emit_hash()
@@ -239,6 +240,7 @@ def build(config, *, waves: bool = False) -> BuildInfo:
         If the ``hw`` sources keep changing while the Verilog is generated.
     """
     from hw.config import ArrayConfig
+    from hw.emit import MODULE_NAME
 
     if not isinstance(config, ArrayConfig):
         raise TypeError(f"config must be an ArrayConfig, not {config!r}")
@@ -253,7 +255,7 @@ def build(config, *, waves: bool = False) -> BuildInfo:
             path.write_text(text)
 
         try:
-            return _build_in_cache(key, TOPLEVEL, write, waves)
+            return _build_in_cache(key, MODULE_NAME, write, waves)
         except _SourcesChanged as changed:
             gen_hash = changed.generator_hash  # the sources changed: build under their new hash
     raise RuntimeError("the hw sources kept changing while the Verilog was generated")
@@ -276,19 +278,20 @@ def _build_key(config, gen_hash: str, waves: bool) -> str:
 #: Folder holding the ``hw`` package that :func:`_generate_verilog` generates from.
 _ROOT = Path(__file__).resolve().parents[1]
 
-#: Run by :func:`_generate_verilog` in a fresh interpreter: imports every ``hw`` module, checks that
-#: the sources did not change while they were imported, then writes the hash and the Verilog.
+#: Run by :func:`_generate_verilog` in a fresh interpreter: imports emission (and so every source
+#: it hashes), checks that the sources did not change meanwhile, then writes the hash and Verilog.
 _GENERATE_SCRIPT = """
-import importlib, json, sys
-sys.path.insert(0, sys.argv[1])
+import importlib.util, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(root))
+spec = importlib.util.spec_from_file_location("_qmac_sources", root / "hw" / "sources.py")
+sources = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sources)
+before = sources.sources_hash(["hw.emit"], root=root)  # the files about to be imported
 from hw import emit
 from hw.config import ArrayConfig
-before = emit.generator_hash()
-for path in sorted(emit._HW_DIR.glob("*.py")):
-    if path.stem != "__init__":
-        importlib.import_module("hw." + path.stem)
-after = emit.generator_hash()
-if before != after:
+after = emit.generator_hash(root)
+if sources.sources_hash(["hw.emit"], root=root) != before:
     sys.exit(3)
 config = ArrayConfig.from_dict(json.loads(sys.argv[2]))
 text = emit.generate_verilog(config)

@@ -220,14 +220,10 @@ class TB:
     async def drive_commands(self) -> None:
         """Issue the commands in order, each as soon as ``cmd_ready`` allows; stamp acceptance."""
         dut = self.dut
-        for j, (m, k, n, x_zp, y_zp, act_min, act_max) in enumerate(self.jobs["cmd"].tolist()):
-            dut.cmd_m.value = m
-            dut.cmd_k.value = k
-            dut.cmd_n.value = n
-            dut.cmd_x_zp.value = x_zp
-            dut.cmd_y_zp.value = y_zp
-            dut.cmd_act_min.value = act_min
-            dut.cmd_act_max.value = act_max
+        ports = [getattr(dut, f"cmd_{name}") for name in self.jobs["meta"]["cmd_fields"]]
+        for j, values in enumerate(self.jobs["cmd"].tolist()):
+            for port, value in zip(ports, values, strict=True):
+                port.value = value
             dut.cmd_valid.value = 1
             await wait_high(dut.cmd_ready, dut.clk)
             self.cmd_cycle[j] = dut.cycle_count.value.to_unsigned()
@@ -241,8 +237,10 @@ class TB:
         mism = np.zeros(self.njobs, dtype=np.int64)
         bad_pad = np.zeros(self.njobs, dtype=np.int64)
         finished = np.zeros(self.njobs, dtype=bool)
+        fields = self.jobs["meta"]["cmd_fields"]
+        col_m, col_n = fields.index("m"), fields.index("n")
         for j in range(self.njobs):
-            m, n = int(cmd[j, 0]), int(cmd[j, 2])
+            m, n = int(cmd[j, col_m]), int(cmd[j, col_n])
             want = exp_data[exp_off[j] : exp_off[j + 1]].reshape(m, n)
             got = np.zeros((m, n), dtype=np.int64)
             beat_cycles = []

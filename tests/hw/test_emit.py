@@ -140,7 +140,7 @@ def test_manifest_latencies(dataflow):
         from hw.engine_os import OSEngine
 
         engine = OSEngine(cfg)
-        assert lat["engine_out"] == engine.out_latency
+        assert lat["engine_result"] == engine.result_latency
     else:
         from hw.engine_ws import WSEngine
 
@@ -199,12 +199,19 @@ def test_write_outputs_into_a_file(tmp_path):
         emit.write_outputs(CONFIG, target)
 
 
-def test_generator_hash(tmp_path, monkeypatch):
+def test_generator_hash(tmp_path):
     first = emit.generator_hash()
     assert re.fullmatch(r"[0-9a-f]{64}", first) and emit.generator_hash() == first
-    copy = tmp_path / "hw"
-    shutil.copytree(emit._HW_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(emit, "_HW_DIR", copy)
-    assert emit.generator_hash() == first
-    (copy / "requant.py").write_text((copy / "requant.py").read_text() + "\n# changed\n")
-    assert emit.generator_hash() != first
+    for package in ("hw", "golden"):
+        shutil.copytree(emit.ROOT / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    assert emit.generator_hash(tmp_path) == first
+    # A source that emission does not import leaves the hash alone ...
+    (tmp_path / "hw" / "unused_helper.py").write_text("X = 1\n")
+    lowering = tmp_path / "golden" / "lowering.py"
+    lowering.write_text(lowering.read_text() + "\n# changed\n")
+    assert emit.generator_hash(tmp_path) == first
+    # ... an imported one changes it.
+    requant = tmp_path / "hw" / "requant.py"
+    requant.write_text(requant.read_text() + "\n# changed\n")
+    assert emit.generator_hash(tmp_path) != first

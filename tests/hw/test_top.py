@@ -290,7 +290,7 @@ def test_jobs_overlap_without_bubble():
     eng = OSEngine(cfg)
     folds1 = 2 * 4
     gap = result["done"][1] - result["done"][0]
-    assert gap == folds1 * eng.fold_cycles(3) + eng.job_cycles(2, 2, 2) - eng.job_cycles(4, 3, 8)
+    assert gap == folds1 * eng.fold_period(4, 3) + eng.job_cycles(2, 2, 2) - eng.job_cycles(4, 3, 8)
 
 
 def test_param_depth_equal_to_cols():

@@ -16,7 +16,9 @@ CONFIG = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16, param_depth
 
 def _copy_hw(tmp_path):
     root = tmp_path / "src"
-    shutil.copytree(emit._HW_DIR, root / "hw", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("hw", "golden"):
+        shutil.copytree(emit.ROOT / package, root / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 
@@ -26,9 +28,7 @@ def test_verilog_comes_from_the_sources_on_disk(tmp_path, monkeypatch):
     root = _copy_hw(tmp_path)
     emit_py = root / "hw" / "emit.py"
     emit_py.write_text(emit_py.read_text().replace("Do not edit.", "EDITED-SOURCE-MARKER."))
-    monkeypatch.setattr(emit, "_HW_DIR", root / "hw")
-    edited_hash = emit.generator_hash()
-    monkeypatch.undo()
+    edited_hash = emit.generator_hash(root)
     assert edited_hash != emit.generator_hash()
     got_hash, text = runner._generate_verilog(CONFIG, root)
     assert got_hash == edited_hash
