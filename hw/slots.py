@@ -9,8 +9,8 @@ pointer (next slot to free).
 Per slot the component keeps ``valid`` (a command is held), one ``loaded`` flag per input stream
 (all of the job's words of that stream are in its bank) and ``started`` (the engine took the job).
 On one cycle the updates apply in this order, later ones winning: a loader's completion, the
-engine's start, the release, a new command (so a slot released and refilled on the same cycle holds
-the new command, with its flags clear).
+engine's start, the release (a slot's flags are clear once it is free). A freed slot takes a new
+command from the next cycle on (``cmd_ready`` follows the registered ``valid``).
 """
 
 from __future__ import annotations
