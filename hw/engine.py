@@ -14,13 +14,16 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 
-__all__ = ["Engine", "engine_signature"]
+__all__ = ["Engine", "engine_signature", "job_members", "JOB_FIELDS"]
+
+#: The job fields an engine (and its fold sequencer) takes with ``start``.
+JOB_FIELDS = ("m", "k", "n", "x_zp", "bank")
 
 
-def engine_signature(config: ArrayConfig) -> wiring.Signature:
-    """Ports of an ``OSEngine`` / ``WSEngine`` for ``config`` (directions as seen by the engine)."""
+def job_members(config: ArrayConfig) -> dict:
+    """``start``, ``idle`` and the ``job_*`` inputs of an engine or a fold sequencer."""
     dim = config.dim_bits
-    return wiring.Signature({
+    return {
         "start": In(1),
         "idle": Out(1),
         "job_m": In(dim),
@@ -28,6 +31,13 @@ def engine_signature(config: ArrayConfig) -> wiring.Signature:
         "job_n": In(dim),
         "job_x_zp": In(signed(config.a_bits)),
         "job_bank": In(1),
+    }
+
+
+def engine_signature(config: ArrayConfig) -> wiring.Signature:
+    """Ports of an ``OSEngine`` / ``WSEngine`` for ``config`` (directions as seen by the engine)."""
+    return wiring.Signature({
+        **job_members(config),
         "a_addr": Out(range(2 * config.a_buf_depth)),
         "a_en": Out(1),
         "a_data": In(config.rows * config.a_bits),
@@ -37,7 +47,7 @@ def engine_signature(config: ArrayConfig) -> wiring.Signature:
         "released": Out(1),
         "res_valid": Out(1),
         "res_acc": Out(data.ArrayLayout(signed(config.acc_bits), config.cols)),
-        "res_nb": Out(dim),
+        "res_nb": Out(config.dim_bits),
         "res_bank": Out(1),
         "res_last": Out(1),
         "res_lanes": Out(config.cols),
@@ -105,3 +115,15 @@ class Engine(wiring.Component):
     def latencies(self) -> dict[str, int]:
         """The engine's named pipeline figures in cycles (for the manifest and C header)."""
         raise NotImplementedError
+
+    def _connect_job(self, m, seq) -> None:
+        """Pass ``start`` and the ``job_*`` inputs to the fold sequencer ``seq``; its ``idle``,
+        ``released`` and read ports are the engine's."""
+        m.d.comb += [getattr(seq, f"job_{f}").eq(getattr(self, f"job_{f}")) for f in JOB_FIELDS]
+        m.d.comb += [
+            seq.start.eq(self.start),
+            self.idle.eq(seq.idle),
+            self.released.eq(seq.released),
+            self.a_addr.eq(seq.a_addr),
+            self.w_addr.eq(seq.w_addr),
+        ]

@@ -87,20 +87,8 @@ class OSEngine(Engine):
     def elaborate(self, platform) -> Module:
         m = Module()
         m.submodules.seq = seq = OSSequencer(self._config)
-        m.d.comb += [
-            seq.start.eq(self.start),
-            seq.job_m.eq(self.job_m),
-            seq.job_k.eq(self.job_k),
-            seq.job_n.eq(self.job_n),
-            seq.job_x_zp.eq(self.job_x_zp),
-            seq.job_bank.eq(self.job_bank),
-            self.idle.eq(seq.idle),
-            self.released.eq(seq.released),
-            self.a_en.eq(seq.issue),
-            self.w_en.eq(seq.issue),
-            self.a_addr.eq(seq.a_addr),
-            self.w_addr.eq(seq.w_addr),
-        ]
+        self._connect_job(m, seq)
+        m.d.comb += [self.a_en.eq(seq.issue), self.w_en.eq(seq.issue)]
         a_skew, w_skew = self._edge(m, seq)
         self._mesh(m, a_skew, w_skew)
         self._row_tags(m, seq)

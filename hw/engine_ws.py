@@ -118,20 +118,8 @@ class WSEngine(Engine):
         m = Module()
         cfg = self._config
         m.submodules.seq = seq = WSSequencer(cfg)
-        m.d.comb += [
-            seq.start.eq(self.start),
-            seq.job_m.eq(self.job_m),
-            seq.job_k.eq(self.job_k),
-            seq.job_n.eq(self.job_n),
-            seq.job_x_zp.eq(self.job_x_zp),
-            seq.job_bank.eq(self.job_bank),
-            self.idle.eq(seq.idle),
-            self.released.eq(seq.released),
-            self.w_en.eq(seq.w_en),
-            self.w_addr.eq(seq.w_addr),
-            self.a_en.eq(seq.a_en),
-            self.a_addr.eq(seq.a_addr),
-        ]
+        self._connect_job(m, seq)
+        m.d.comb += [self.w_en.eq(seq.w_en), self.a_en.eq(seq.a_en)]
         m.submodules.mesh = mesh = WSMesh(cfg)
         self._weights(m, seq, mesh)
         self._activations(m, seq, mesh)

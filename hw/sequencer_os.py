@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
 from hw.config import ArrayConfig
+from hw.engine import job_members
 
 __all__ = ["OSSequencer", "fold_layout"]
 
@@ -72,15 +73,8 @@ class OSSequencer(wiring.Component):
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._config = config
-        dim = config.dim_bits
         super().__init__({
-            "start": In(1),
-            "job_m": In(dim),
-            "job_k": In(dim),
-            "job_n": In(dim),
-            "job_x_zp": In(signed(config.a_bits)),
-            "job_bank": In(1),
-            "idle": Out(1),
+            **job_members(config),
             "issue": Out(1),
             "a_addr": Out(range(2 * config.a_buf_depth)),
             "w_addr": Out(range(2 * config.w_buf_depth)),

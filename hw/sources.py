@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["ROOT", "PACKAGES", "module_path", "import_closure", "sources_hash"]
+__all__ = ["ROOT", "PACKAGES", "module_path", "imported_modules", "import_closure", "sources_hash"]
 
 #: The folder holding the project's packages.
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +31,17 @@ def module_path(name: str, root: Path = ROOT) -> Path | None:
     return None
 
 
-def _imported(path: Path, name: str) -> set[str]:
-    """Module names that the import statements of module ``name`` (file ``path``) may load."""
+def imported_modules(
+    name: str, *, packages: tuple[str, ...] = PACKAGES, root: Path = ROOT
+) -> set[str]:
+    """Project modules that the import statements of module ``name`` load, wherever they stand.
+
+    ``import a.b`` names ``a.b``; ``from a import b`` names ``a.b`` when that is a module, else
+    ``a``; relative imports are resolved against the module's package.
+    """
+    path = module_path(name, root)
+    if path is None:
+        raise ValueError(f"module {name!r} is not a module of {', '.join(packages)}")
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -45,9 +54,10 @@ def _imported(path: Path, name: str) -> set[str]:
                 mod = f"{base}.{node.module}" if node.module else base
             else:
                 mod = node.module or ""
-            found.add(mod)
-            found.update(f"{mod}.{alias.name}" for alias in node.names)  # submodules, if any
-    return found
+            for alias in node.names:
+                sub = f"{mod}.{alias.name}"
+                found.add(sub if module_path(sub, root) is not None else mod)
+    return {m for m in found if m.split(".")[0] in packages and module_path(m, root) is not None}
 
 
 def import_closure(
@@ -74,23 +84,19 @@ def import_closure(
     ValueError
         If a module of ``modules`` is not a project module.
     """
-    todo, seen, files = list(modules), set(), set()
+    todo, seen = list(modules), set()
     for name in todo:
         if module_path(name, root) is None:
             raise ValueError(f"module {name!r} is not a module of {', '.join(packages)}")
     while todo:
         name = todo.pop()
-        if name in seen or name.split(".")[0] not in packages:
+        if name in seen:
             continue
         seen.add(name)
-        path = module_path(name, root)
-        if path is None:  # a name imported from a module, not a module itself
-            continue
-        files.add(path)
         parts = name.split(".")
         todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent __init__ files
-        todo.extend(_imported(path, name))
-    return sorted(files)
+        todo.extend(imported_modules(name, packages=packages, root=root))
+    return sorted(module_path(name, root) for name in seen)
 
 
 def sources_hash(

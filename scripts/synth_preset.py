@@ -22,10 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hw.config import preset  # noqa: E402
-from qmac.sweep_points import TOP, qmac_top_verilog  # noqa: E402
-from qmac.synth import TARGETS, synthesize, tool_versions  # noqa: E402
+from hw.emit import MODULE_NAME as TOP  # noqa: E402
+from hw.emit import generate_verilog  # noqa: E402
+from qmac.synth import CATEGORIES, TARGETS, synthesize, tool_versions  # noqa: E402
 
-KEYS = ("lut", "ff", "dsp", "carry", "ram", "lutram", "mux")
+KEYS = tuple(k for k in CATEGORIES if k != "other")
 
 
 def _parts(verilog: str, rows: int, cols: int) -> dict[str, str]:
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.workdir / f"{args.preset}-{args.target}"
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    verilog = qmac_top_verilog(cfg)
+    verilog = generate_verilog(cfg)
     vpath = work / f"{TOP}.v"
     vpath.write_text(verilog)
     runs = {"total": TOP, **_parts(verilog, cfg.rows, cfg.cols)}

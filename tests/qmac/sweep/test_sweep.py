@@ -18,8 +18,8 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 from qmac import cli
-from qmac.sweep_run import build_tasks, merge_rows, run_sweep, run_tasks
-from qmac.sweep_spec import (
+from qmac.sweep.run import build_tasks, merge_rows, run_sweep, run_tasks
+from qmac.sweep.spec import (
     SWEEP_BUF_DEPTH,
     SweepSpec,
     derive_acc_bits,
@@ -77,7 +77,7 @@ def tiny_mac_verilog(config: ArrayConfig) -> str:
     return text.replace("endmodule", "endmodule garbage", 1) if config.rows == BROKEN_ROWS else text
 
 
-TINY = "tests.qmac.test_sweep:tiny_mac_verilog"
+TINY = "tests.qmac.sweep.test_sweep:tiny_mac_verilog"
 
 
 # ---- axes and spec -------------------------------------------------------------------------------
@@ -300,7 +300,7 @@ def test_cli_rejects_bad_axis(capsys):
 
 
 def test_example_sweep_file_is_valid():
-    spec = spec_from_toml(Path(__file__).resolve().parents[2] / "examples" / "sweep_ecp5.toml")
+    spec = spec_from_toml(Path(__file__).resolve().parents[3] / "examples" / "sweep_ecp5.toml")
     dicts = spec.config_dicts()
     assert len(dicts) == 9 and spec.pnr and spec.with_quant_error
     assert {(d["rows"], d["a_bits"], d["w_bits"]) for d in dicts} == {

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 from golden.layer import OPS, RANDOM_LAYER_DIMS
-from qmac.config_args import add_config_arguments, config_from_args
+from qmac.cli.config_options import add_config_arguments, config_from_args
 
 __all__ = ["add_arguments", "run", "layer_from_args", "config_from_args"]
 
@@ -133,7 +133,7 @@ def _table(config, layer, stats) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from qmac.cli import QmacError
+    from qmac.cli.errors import QmacError
     from sim import SimError, run_layer
 
     config = config_from_args(args)

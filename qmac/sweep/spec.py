@@ -141,17 +141,17 @@ class SweepSpec:
     device : dict target -> device name
         Device per PnR family (default ecp5-85k, ice40-up5k).
     workload : str, optional
-        Named layer (``qmac.sweep_points.WORKLOADS``) simulated per config for cycles.
+        Named layer (``qmac.sweep.workloads.WORKLOADS``) simulated per config for cycles.
     quant_error : {"auto", "on", "off"}
-        Quantization error per (a_bits, w_bits) via ``qmac.cnn.evaluate_bits``; "auto" = when
-        ``a_bits`` or ``w_bits`` is an axis.
+        Quantization error per (a_bits, w_bits) via ``qmac.model.evaluate.evaluate_bits``;
+        "auto" = when ``a_bits`` or ``w_bits`` is an axis.
     n_test : int, optional
         Digits test images for the quantization error (default all).
     timeout_s : float, optional
         Per tool run.
     design : str
         ``"module:function"`` returning the Verilog text of a config (top ``qmac_top``);
-        default ``qmac.sweep_points:qmac_top_verilog``.
+        default ``hw.emit:generate_verilog`` (the whole array).
     """
 
     axes: dict[str, list] = field(default_factory=dict)
@@ -165,7 +165,7 @@ class SweepSpec:
     quant_error: str = "auto"
     n_test: int | None = None
     timeout_s: float | None = None
-    design: str = "qmac.sweep_points:qmac_top_verilog"
+    design: str = "hw.emit:generate_verilog"
     seed: int = 0
 
     def __post_init__(self) -> None:

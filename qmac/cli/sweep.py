@@ -10,9 +10,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from qmac.sweep_points import WORKLOADS
-from qmac.sweep_run import run_sweep
-from qmac.sweep_spec import (
+from qmac.sweep.run import run_sweep
+from qmac.sweep.spec import (
     CONFIG_AXES,
     SWEEP_BUF_DEPTH,
     SweepSpec,
@@ -20,6 +19,7 @@ from qmac.sweep_spec import (
     parse_sizes,
     spec_from_toml,
 )
+from qmac.sweep.workloads import WORKLOADS
 from qmac.synth import DEVICES, TARGETS
 
 __all__ = ["add_arguments", "run"]

@@ -10,10 +10,10 @@ import pytest
 import sim
 import sim.runner
 from hw.config import ArrayConfig
-from qmac import cnn
 from qmac.cli import build_parser, main
-from qmac.cmd_demo import config_from_args
-from qmac.demo_report import confusion_matrix
+from qmac.cli.demo import config_from_args
+from qmac.model import digits, evaluate, ptq
+from qmac.report.demo_page import confusion_matrix
 
 
 def test_demo_on_rtl_is_bit_exact(tmp_path):
@@ -25,8 +25,8 @@ def test_demo_on_rtl_is_bit_exact(tmp_path):
     s = json.loads(js.read_text())
     assert code == 0
     assert s["mismatches"] == 0 and s["images"] == 4
-    assert [ly["name"] for ly in s["layers"]] == [spec.name for spec in cnn.ARCH]
-    qnet = cnn.quantized_digits_cnn(8, 8)
+    assert [ly["name"] for ly in s["layers"]] == [spec.name for spec in digits.ARCH]
+    qnet = ptq.quantized_digits_cnn(8, 8)
     for ly, ql in zip(s["layers"], qnet.layers, strict=True):
         assert ly["mismatches"] == ly["sim_mismatches"] == ly["job_mismatches"] == 0
         assert ly["macs"] == ql.to_layer(np.zeros(ly["input_shape"], dtype=np.int64)).macs
@@ -85,12 +85,12 @@ def test_demo_chains_layers_and_reports(monkeypatch, tmp_path, capsys):
     code = main(["demo", "--images", "5", "--seed", "3", "-o", str(tmp_path), "--no-progress"])
     assert code == 0
     s = json.loads((tmp_path / "demo.json").read_text())
-    data = cnn.load_digits_data()
+    data = digits.load_digits_data()
     assert len(calls) == 4 and calls[0].x.shape == (5, 8, 8, 1) and calls[3].x.shape == (5, 256)
     assert set(s["image_indices"]) <= set(data.test.tolist()) and len(s["image_indices"]) == 5
     assert s["cycles"] == 4000 and s["cycles_per_image"] == 800
     assert [b["a_bits"] for b in s["bit_widths"]] == [8, 6, 4, 2]
-    assert s["accuracy"]["golden_test"] == cnn.evaluate_bits(8, 8)["int_accuracy"]
+    assert s["accuracy"]["golden_test"] == evaluate.evaluate_bits(8, 8)["int_accuracy"]
     out = capsys.readouterr().out
     assert "0 mismatches" in out and "conv2" in out
     assert (tmp_path / "demo.html").stat().st_size > 5000

@@ -1,6 +1,6 @@
-"""The quantized digits CNN: post-training quantization, integer inference, bit-width evaluation.
+"""Post-training quantization of the digits CNN, and integer inference of the quantized network.
 
-Quantization follows the numeric contract of DESIGN.md (the network is in ``qmac.cnn``):
+Quantization follows the numeric contract of DESIGN.md (the network is in ``qmac.model.digits``):
 per-channel symmetric weights, asymmetric per-tensor activations calibrated on the calibration
 split, int bias with scale S_in * S_w[c], ReLU fused as the clamp, (m0, shift) from
 ``golden.quantize_multiplier``. Every quantized layer becomes a ``golden.Layer``, so the same
@@ -16,25 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 import golden
-from qmac.cnn import ARCH, FloatCNN, LayerSpec, float_forward, load_digits_data, load_float_cnn
+from qmac.model.digits import (
+    ARCH,
+    FloatCNN,
+    LayerSpec,
+    float_forward,
+    load_digits_data,
+    load_float_cnn,
+)
 
-__all__ = [
-    "QuantLayer",
-    "QuantCNN",
-    "Runner",
-    "quantize_cnn",
-    "predict",
-    "count_ties",
-    "quantized_digits_cnn",
-    "evaluate_bits",
-]
-
-def _check_bits(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not 2 <= value <= 16:
-        raise ValueError(f"{name} must be in [2, 16], not {value!r}")
-    return int(value)
+__all__ = ["QuantLayer", "QuantCNN", "Runner", "quantize_cnn", "quantized_digits_cnn"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +77,12 @@ class QuantLayer:
             w_bits=self.w_bits,
             out_bits=self.out_bits,
         )
+
+    @property
+    def k(self) -> int:
+        """Reduction length: products summed into one accumulator."""
+        s = self.spec
+        return s.kernel * s.kernel * (1 if s.op == "depthwise_conv2d" else s.cin)
 
     @property
     def multiplier(self) -> np.ndarray:
@@ -161,13 +158,12 @@ class QuantCNN:
 
     def acc_bits_needed(self) -> int:
         """Smallest acc_bits for which no layer's accumulator (bias included) can overflow."""
-        need = 0
-        for ql in self.layers:
-            s = ql.spec
-            k = s.kernel * s.kernel * (1 if s.op == "depthwise_conv2d" else s.cin)
-            bound = int(np.abs(ql.bias).max()) + k * ((1 << ql.a_bits) - 1) * (1 << (ql.w_bits - 1))
-            need = max(need, bound.bit_length() + 1)
-        return need
+        return max(
+            golden.acc_bits_needed(
+                ql.k, a_bits=ql.a_bits, w_bits=ql.w_bits, max_abs_bias=int(np.abs(ql.bias).max())
+            )
+            for ql in self.layers
+        )
 
 
 def _act_qparams(r: np.ndarray, bits: int, method: str) -> tuple[float, int]:
@@ -196,8 +192,8 @@ def quantize_cnn(
     out_bits : int, optional
         Width of the logits (default ``a_bits``).
     """
-    a_bits, w_bits = _check_bits("a_bits", a_bits), _check_bits("w_bits", w_bits)
-    out_bits = a_bits if out_bits is None else _check_bits("out_bits", out_bits)
+    a_bits, w_bits = golden.check_bits("a_bits", a_bits), golden.check_bits("w_bits", w_bits)
+    out_bits = a_bits if out_bits is None else golden.check_bits("out_bits", out_bits)
     floats = float_forward(model, calib_images, all_layers=True)
     in_scale, in_zp = _act_qparams(np.array([0.0, 1.0]), a_bits, "minmax")
     x_scale, x_zp, layers = in_scale, in_zp, []
@@ -234,17 +230,6 @@ def quantize_cnn(
     return QuantCNN(in_scale, in_zp, tuple(layers), a_bits, w_bits, out_bits)
 
 
-def predict(logits: np.ndarray) -> np.ndarray:
-    """Class per row: argmax, ties to the lowest class index."""
-    return np.argmax(np.asarray(logits), axis=1)
-
-
-def count_ties(logits: np.ndarray) -> int:
-    """Rows whose maximum appears more than once."""
-    logits = np.asarray(logits)
-    return int(np.sum((logits == logits.max(axis=1, keepdims=True)).sum(axis=1) > 1))
-
-
 @functools.lru_cache(maxsize=64)
 def quantized_digits_cnn(
     a_bits: int = 8, w_bits: int = 8, out_bits: int | None = None, method: str = "minmax"
@@ -259,65 +244,3 @@ def quantized_digits_cnn(
         out_bits=out_bits,
         method=method,
     )
-
-
-def evaluate_bits(
-    a_bits: int,
-    w_bits: int,
-    *,
-    n_test: int | None = None,
-    rounding: str = "tflite",
-    mult_bits: int = 32,
-    method: str = "minmax",
-) -> dict:
-    """Accuracy and logit error of the digits CNN at ``a_bits`` x ``w_bits`` (golden model).
-
-    Inner layers output ``a_bits``, the logits too; the accumulator is exact (see
-    ``acc_bits_needed`` in the result for the width an array needs).
-
-    Parameters
-    ----------
-    a_bits, w_bits : int
-        2..16.
-    n_test : int, optional
-        Use the first ``n_test`` images of the test split (default: all 397).
-
-    Returns
-    -------
-    dict
-        ``float_accuracy``, ``int_accuracy`` (fractions in [0, 1]), ``sqnr_db`` (float logits vs
-        dequantized integer logits, dB), ``max_err_lsb`` (max |float logit - integer logit| in
-        logit LSBs), ``ties`` (images whose integer logits tie for the maximum), ``agreement``
-        (fraction of images with the same class as float), ``n_test``, ``acc_bits_needed``.
-    """
-    a_bits, w_bits = _check_bits("a_bits", a_bits), _check_bits("w_bits", w_bits)
-    data = load_digits_data()
-    test = data.test
-    if n_test is not None:
-        if isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)):
-            raise TypeError(f"n_test must be an integer, not {n_test!r}")
-        if not 1 <= n_test <= len(test):
-            raise ValueError(f"n_test must be in [1, {len(test)}], not {n_test!r}")
-        test = test[:n_test]
-    images, labels = data.images[test], data.labels[test]
-    qnet = quantized_digits_cnn(a_bits, w_bits, None, method)
-    f_logits = float_forward(load_float_cnn(), images)
-    q_logits = qnet.forward(qnet.quantize_input(images), rounding=rounding, mult_bits=mult_bits)
-    f_pred, q_pred = predict(f_logits), predict(q_logits)
-    return {
-        "a_bits": a_bits,
-        "w_bits": w_bits,
-        "n_test": int(len(test)),
-        "float_accuracy": float(np.mean(f_pred == labels)),
-        "int_accuracy": float(np.mean(q_pred == labels)),
-        "agreement": float(np.mean(f_pred == q_pred)),
-        "ties": count_ties(q_logits),
-        "sqnr_db": float(golden.sqnr_db(f_logits, qnet.dequantize_logits(q_logits))),
-        "max_err_lsb": float(
-            golden.max_abs_error_lsb(f_logits, q_logits, qnet.logits_scale, qnet.logits_zp)
-        ),
-        "acc_bits_needed": qnet.acc_bits_needed(),
-        "rounding": rounding,
-        "mult_bits": mult_bits,
-        "method": method,
-    }

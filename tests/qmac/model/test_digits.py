@@ -10,24 +10,24 @@ import numpy as np
 import pytest
 
 import golden
-from qmac import cnn
+from qmac.model import digits, evaluate, ptq
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def data() -> cnn.DigitsData:
-    return cnn.load_digits_data()
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def model() -> cnn.FloatCNN:
-    return cnn.load_float_cnn()
+def data() -> digits.DigitsData:
+    return digits.load_digits_data()
 
 
 @pytest.fixture(scope="module")
-def qnet8() -> cnn.QuantCNN:
-    return cnn.quantized_digits_cnn(8, 8)
+def model() -> digits.FloatCNN:
+    return digits.load_float_cnn()
+
+
+@pytest.fixture(scope="module")
+def qnet8() -> ptq.QuantCNN:
+    return ptq.quantized_digits_cnn(8, 8)
 
 
 # ---- float side ------------------------------------------------------------------------------
@@ -42,15 +42,25 @@ def qnet8() -> cnn.QuantCNN:
     ],
 )
 def test_same_padding_tflite(size, k, s, expected):
-    assert cnn.same_padding(size, k, s) == expected
+    """The SAME rule the network's layers use (golden's): extra padding at the bottom/right."""
+    assert _same(size, k, s) == expected
+
+
+def _same(size: int, k: int, s: int) -> tuple[int, int, int]:
+    """(out, pad before, pad after) along one axis, from golden's geometry."""
+    (out, _), (top, _, bottom, _) = (
+        golden.conv_output_size((size, size), (k, k), stride=s, padding="SAME"),
+        golden.resolve_padding("SAME", (size, size), (k, k), s),
+    )
+    return out, top, bottom
 
 
 def _conv_loop(x, w, b, stride, depthwise):
     """Direct loop over output pixels (reference for small sizes)."""
     n, h, wd, c = x.shape
     k = w.shape[1]
-    oh, pt, _ = cnn.same_padding(h, k, stride)
-    ow, pl, _ = cnn.same_padding(wd, k, stride)
+    oh, pt, _ = _same(h, k, stride)
+    ow, pl, _ = _same(wd, k, stride)
     cout = w.shape[3] if depthwise else w.shape[0]
     out = np.zeros((n, oh, ow, cout))
     for i in range(oh):
@@ -69,20 +79,20 @@ def _conv_loop(x, w, b, stride, depthwise):
 @pytest.mark.parametrize("index", range(3))
 def test_float_conv_layers_match_direct_loop(index):
     rng = np.random.default_rng(index)
-    spec = cnn.ARCH[index]
+    spec = digits.ARCH[index]
     hw = (8, 8, 4)[index]
     x = rng.normal(size=(2, hw, hw, spec.cin))
     w, b = rng.normal(size=spec.w_shape), rng.normal(size=spec.cout)
-    got = cnn.layer_float(spec, x, w, b)
+    got = digits.layer_float(spec, x, w, b)
     ref = _conv_loop(x, w, b, spec.stride, spec.op == "depthwise_conv2d")
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_float_conv_layers_match_golden_float_twins(model, data):
     x = data.images[data.calib[:5]]
-    outs = cnn.float_forward(model, x, all_layers=True)
+    outs = digits.float_forward(model, x, all_layers=True)
     ins = [x, *outs[:-1]]
-    for spec, xin, out in zip(cnn.ARCH, ins, outs, strict=True):
+    for spec, xin, out in zip(digits.ARCH, ins, outs, strict=True):
         w, b = model.weights[spec.name], model.biases[spec.name]
         if spec.op == "conv2d":
             ref = golden.conv2d_float(xin, w, b, stride=spec.stride, padding="SAME")
@@ -99,7 +109,7 @@ def test_split_is_fixed_disjoint_and_stratified(data):
     assert (len(data.train), len(data.calib), len(data.test)) == (1200, 200, 397)
     every = np.concatenate([data.train, data.calib, data.test])
     assert np.array_equal(np.sort(every), np.arange(1797))
-    tr, ca, te = cnn.make_split(data.labels, seed=0)
+    tr, ca, te = digits.make_split(data.labels, seed=0)
     assert (
         np.array_equal(tr, data.train)
         and np.array_equal(ca, data.calib)
@@ -111,9 +121,8 @@ def test_split_is_fixed_disjoint_and_stratified(data):
 
 
 def test_shipped_weights_reproduce_stored_accuracy(model, data):
-    acc = np.mean(
-        cnn.predict(cnn.float_forward(model, data.images[data.test])) == data.labels[data.test]
-    )
+    logits = digits.float_forward(model, data.images[data.test])
+    acc = np.mean(evaluate.predict(logits) == data.labels[data.test])
     assert acc == pytest.approx(model.test_accuracy, abs=1e-12)
     assert acc > 0.95
 
@@ -134,30 +143,30 @@ def test_training_script_runs_and_writes_loadable_weights(tmp_path):
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    model = cnn.load_float_cnn(out)
-    shipped = cnn.load_digits_data()
-    mine = cnn.load_digits_data(out)
+    model = digits.load_float_cnn(out)
+    shipped = digits.load_digits_data()
+    mine = digits.load_digits_data(out)
     assert np.array_equal(mine.test, shipped.test)
     assert 0.5 < model.test_accuracy <= 1.0
 
 
 def test_bad_weights_file_is_rejected(tmp_path):
     with pytest.raises(ValueError, match=r"weights file '.*nope\.npz' not found"):
-        cnn.load_float_cnn(tmp_path / "nope.npz")
+        digits.load_float_cnn(tmp_path / "nope.npz")
     np.savez(tmp_path / "bad.npz", conv1_w=np.zeros((8, 3, 3, 1)))
     with pytest.raises(ValueError, match=r"weights are missing field 'conv1_b'"):
-        cnn.load_float_cnn(tmp_path / "bad.npz")
+        digits.load_float_cnn(tmp_path / "bad.npz")
     np.savez(tmp_path / "shape.npz", conv1_w=np.zeros((8, 3, 3, 2)), conv1_b=np.zeros(8))
     with pytest.raises(
         ValueError, match=r"conv1_w must have shape \(8, 3, 3, 1\), not \(8, 3, 3, 2\)"
     ):
-        cnn.load_float_cnn(tmp_path / "shape.npz")
+        digits.load_float_cnn(tmp_path / "shape.npz")
 
 
 # ---- quantization ------------------------------------------------------------------------------
 @pytest.mark.parametrize("bits", [8, 4, 2])
 def test_weights_symmetric_per_channel(model, bits):
-    q = cnn.quantized_digits_cnn(bits, bits)
+    q = ptq.quantized_digits_cnn(bits, bits)
     qmax = (1 << (bits - 1)) - 1
     for ql in q.layers:
         axis = ql.spec.channel_axis
@@ -197,7 +206,7 @@ def test_to_layer_builds_golden_layers(qnet8, data):
     assert np.array_equal(fc.output(), outs[3])
 
 
-def _fixed_point_float_sim(ql: cnn.QuantLayer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _fixed_point_float_sim(ql: ptq.QuantLayer, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same fixed-point graph in float64: exact integer accumulator, one rounding of acc * M.
 
     Returns the clamped output and the unrounded ``acc * M`` (output layout).
@@ -205,7 +214,7 @@ def _fixed_point_float_sim(ql: cnn.QuantLayer, x: np.ndarray) -> tuple[np.ndarra
     xf = x.astype(np.float64) - ql.x_zp
     if ql.spec.op == "fully_connected":
         xf = xf.reshape(len(xf), -1)
-    acc = cnn.layer_float(ql.spec, xf, ql.w.astype(np.float64), ql.bias.astype(np.float64))
+    acc = digits.layer_float(ql.spec, xf, ql.w.astype(np.float64), ql.bias.astype(np.float64))
     v = acc * ql.multiplier
     return np.clip(np.round(v) + ql.y_zp, ql.act_min, ql.act_max), v
 
@@ -235,14 +244,14 @@ def test_integer_network_equals_float_fixed_point_simulation(qnet8, data, roundi
 def test_logits_close_to_float_logits(qnet8, model, data):
     images = data.images[data.test]
     q = qnet8.forward(qnet8.quantize_input(images))
-    f = cnn.float_forward(model, images)
+    f = digits.float_forward(model, images)
     err = np.abs(qnet8.dequantize_logits(q) - f) / qnet8.logits_scale
     assert err.max() < 8  # a few LSB of the logits after four requantizations
 
 
 # ---- evaluate_bits ----------------------------------------------------------------------------
 def test_int8_accuracy_within_one_point_of_float():
-    r = cnn.evaluate_bits(8, 8)
+    r = evaluate.evaluate_bits(8, 8)
     assert r["n_test"] == 397
     assert abs(r["int_accuracy"] - r["float_accuracy"]) <= 0.01
     assert r["sqnr_db"] > 25 and r["ties"] == 0
@@ -250,7 +259,7 @@ def test_int8_accuracy_within_one_point_of_float():
 
 
 def test_lower_bits_lose_accuracy_and_sqnr():
-    r = {b: cnn.evaluate_bits(b, b) for b in (16, 8, 6, 4, 2)}
+    r = {b: evaluate.evaluate_bits(b, b) for b in (16, 8, 6, 4, 2)}
     assert r[4]["int_accuracy"] < r[8]["int_accuracy"]
     assert r[2]["int_accuracy"] < r[4]["int_accuracy"]
     sq = [r[b]["sqnr_db"] for b in (16, 8, 6, 4, 2)]
@@ -260,10 +269,10 @@ def test_lower_bits_lose_accuracy_and_sqnr():
 
 
 def test_evaluate_bits_mixed_widths_and_subset():
-    r = cnn.evaluate_bits(8, 4, n_test=50)
+    r = evaluate.evaluate_bits(8, 4, n_test=50)
     assert r["n_test"] == 50 and (r["a_bits"], r["w_bits"]) == (8, 4)
-    full = cnn.evaluate_bits(8, 4)
-    assert full["int_accuracy"] <= cnn.evaluate_bits(8, 8)["int_accuracy"] + 0.01
+    full = evaluate.evaluate_bits(8, 4)
+    assert full["int_accuracy"] <= evaluate.evaluate_bits(8, 8)["int_accuracy"] + 0.01
 
 
 @pytest.mark.parametrize(
@@ -286,10 +295,10 @@ def test_evaluate_bits_mixed_widths_and_subset():
 )
 def test_evaluate_bits_rejects_bad_arguments(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
-        cnn.evaluate_bits(**kwargs)
+        evaluate.evaluate_bits(**kwargs)
 
 
 def test_predict_breaks_ties_to_lowest_index():
     logits = np.array([[1, 5, 5, 0], [3, 2, 3, 3], [0, 0, 0, 1]])
-    assert cnn.predict(logits).tolist() == [1, 0, 3]
-    assert cnn.count_ties(logits) == 2
+    assert evaluate.predict(logits).tolist() == [1, 0, 3]
+    assert evaluate.count_ties(logits) == 2

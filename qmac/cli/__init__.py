@@ -1,4 +1,4 @@
-"""The ``qmac`` command line: one subcommand per module ``qmac/cmd_<name>.py``.
+"""The ``qmac`` command line: one subcommand per module ``qmac/cli/<name>.py``.
 
 Each command module defines ``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
 Errors a user can cause (TypeError, ValueError, QmacError) print one line and exit with 2,
@@ -11,6 +11,9 @@ import argparse
 import importlib
 import sys
 
+from qmac import __version__
+from qmac.cli.errors import QmacError
+
 __all__ = ["main", "QmacError", "COMMANDS"]
 
 COMMANDS = {
@@ -22,13 +25,7 @@ COMMANDS = {
 }
 
 
-class QmacError(Exception):
-    """An error a user can fix; the CLI prints its message on one line."""
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from qmac import __version__
-
     parser = argparse.ArgumentParser(
         prog="qmac",
         description="Generator of quantized systolic MAC arrays, verified bit-exact on Verilator.",
@@ -36,12 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qmac {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"qmac.cmd_{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"qmac.cmd_{name}":
-                raise
-            continue
+        module = importlib.import_module(f"qmac.cli.{name}")
         p = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)

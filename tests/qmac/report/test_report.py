@@ -13,9 +13,9 @@ import pytest
 
 from qmac import cli
 from qmac.report import columns_present, load_results, to_markdown, write_report
-from qmac.report_plots import provenance
+from qmac.report.figures import provenance
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 RESULTS = DATA / "results_small.json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qmac.config_args import add_config_arguments, config_from_args
+from qmac.cli.config_options import add_config_arguments, config_from_args
 
 __all__ = ["add_arguments", "run", "config_from_args", "DEFAULT_IMAGES", "BIT_WIDTHS"]
 
@@ -61,11 +61,7 @@ def _select_images(test: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from qmac import cnn
-    from qmac.cli import QmacError
-    from qmac.demo_report import confusion_matrix, render_demo_html
+    from qmac.model import digits, evaluate, ptq
 
     t_start = time.perf_counter()
     config = config_from_args(args)
@@ -74,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
             f"out_bits must equal a_bits = {config.a_bits} (each layer feeds the next), "
             f"not {config.out_bits!r}"
         )
-    data = cnn.load_digits_data()
+    data = digits.load_digits_data()
     idx = _select_images(data.test, args.images, args.seed)
-    qnet = cnn.quantized_digits_cnn(config.a_bits, config.w_bits)
+    qnet = ptq.quantized_digits_cnn(config.a_bits, config.w_bits)
     if qnet.acc_bits_needed() > config.acc_bits:
         raise ValueError(
             f"acc_bits must be at least {qnet.acc_bits_needed()} for this network at "
@@ -85,79 +81,19 @@ def run(args: argparse.Namespace) -> int:
     rounding, mult_bits = config.rounding, config.mult_bits
 
     # Golden model on the whole test split, then float/golden on the images run.
-    fmodel = cnn.load_float_cnn()
     test_x, test_y = data.images[data.test], data.labels[data.test]
-    golden_test = cnn.predict(
+    golden_test = evaluate.predict(
         qnet.forward(qnet.quantize_input(test_x), rounding=rounding, mult_bits=mult_bits)
     )
-    float_test = cnn.predict(cnn.float_forward(fmodel, test_x))
+    float_test = evaluate.predict(digits.float_forward(digits.load_float_cnn(), test_x))
     images, labels = data.images[idx], data.labels[idx]
     x_q = qnet.quantize_input(images)
-    golden_run = cnn.predict(qnet.forward(x_q, rounding=rounding, mult_bits=mult_bits))
+    golden_run = evaluate.predict(qnet.forward(x_q, rounding=rounding, mult_bits=mult_bits))
 
-    # RTL, layer by layer, each fed the previous layer's RTL output.
-    import sim
-
-    stages = ["build"] + [ql.spec.name for ql in qnet.layers]
-    bar = tqdm(total=len(stages), desc="qmac demo", unit="step", disable=args.no_progress)
-    t0 = time.perf_counter()
-    bar.set_postfix_str(f"building {config.name}")
-    from sim.runner import build
-
-    build(config)
-    build_s = time.perf_counter() - t0
-    bar.update(1)
-    x, layers, mismatches = x_q, [], 0
-    for ql in qnet.layers:
-        bar.set_postfix_str(f"{ql.spec.name} ({len(idx)} images)")
-        layer = ql.to_layer(x)
-        t0 = time.perf_counter()
-        try:
-            out, stats = sim.run_layer(
-                config, layer, gaps=args.gaps, backpressure=args.backpressure, seed=args.seed
-            )
-        except sim.SimError as exc:
-            bar.close()
-            raise QmacError(f"layer {ql.spec.name}: simulation failed: {exc}") from None
-        wall = time.perf_counter() - t0
-        out = np.asarray(out, dtype=np.int64)
-        expected = layer.output(rounding=rounding, mult_bits=mult_bits)
-        bad = (
-            int(np.count_nonzero(out != expected))
-            if out.shape == expected.shape
-            else int(expected.size)
-        )
-        # The demo's own count decides; the runner's and the scoreboard's counts must agree.
-        sim_bad = int(stats.get("mismatches", 0)) + int(stats.get("job_mismatches", 0))
-        mismatches += max(bad, sim_bad)
-        layers.append(
-            {
-                "name": ql.spec.name,
-                "op": ql.spec.op,
-                "input_shape": list(layer.x.shape),
-                "output_shape": list(expected.shape),
-                "macs": int(stats["macs"]),
-                "cycles": int(stats["cycles"]),
-                "ideal_cycles": int(stats["ideal_cycles"]),
-                "cycles_per_image": float(stats["cycles"]) / len(idx),
-                "utilization": float(stats["utilization"]),
-                "mismatches": bad,
-                "sim_mismatches": int(stats.get("mismatches", 0)),
-                "job_mismatches": int(stats.get("job_mismatches", 0)),
-                "jobs": int(stats.get("jobs", 0)),
-                "sim_cycles_per_s": round(float(stats.get("cycles_per_second", 0.0))),
-                "build_s": round(float(stats.get("build_seconds", 0.0)), 2),
-                "wall_s": round(wall, 2),
-            }
-        )
-        x = out
-        bar.update(1)
-    bar.close()
-    rtl_logits = x
-    rtl_run = cnn.predict(rtl_logits)
-
+    rtl_logits, layers, mismatches, build_s = _run_on_rtl(config, qnet, x_q, len(idx), args)
+    rtl_run = evaluate.predict(rtl_logits)
     bit_widths = [
-        cnn.evaluate_bits(b, b, rounding=rounding, mult_bits=mult_bits) for b in BIT_WIDTHS
+        evaluate.evaluate_bits(b, b, rounding=rounding, mult_bits=mult_bits) for b in BIT_WIDTHS
     ]
     cycles = sum(ly["cycles"] for ly in layers)
     summary = {
@@ -176,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
             "golden_run": float(np.mean(golden_run == labels)),
             "rtl_run": float(np.mean(rtl_run == labels)),
         },
-        "rtl_ties": cnn.count_ties(rtl_logits),
+        "rtl_ties": evaluate.count_ties(rtl_logits),
         "mismatches": mismatches,
         "layers": layers,
         "cycles": cycles,
@@ -186,6 +122,84 @@ def run(args: argparse.Namespace) -> int:
         "wall_s": round(time.perf_counter() - t_start, 2),
     }
     _print_summary(summary)
+    _write_outputs(args, summary, images, labels, rtl_run, test_y, golden_test)
+    return 1 if mismatches else 0
+
+
+def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
+    """Every layer on the RTL, each fed the previous layer's RTL output and checked against golden.
+
+    Returns ``(logits, per-layer stats, mismatches, build seconds)``.
+    """
+    from tqdm import tqdm
+
+    import sim
+    from qmac.cli.errors import QmacError
+    from sim.runner import build
+
+    stages = ["build"] + [ql.spec.name for ql in qnet.layers]
+    bar = tqdm(total=len(stages), desc="qmac demo", unit="step", disable=args.no_progress)
+    t0 = time.perf_counter()
+    bar.set_postfix_str(f"building {config.name}")
+    build(config)
+    build_s = time.perf_counter() - t0
+    bar.update(1)
+    x, layers, mismatches = x_q, [], 0
+    for ql in qnet.layers:
+        bar.set_postfix_str(f"{ql.spec.name} ({n_images} images)")
+        layer = ql.to_layer(x)
+        t0 = time.perf_counter()
+        try:
+            out, stats = sim.run_layer(
+                config, layer, gaps=args.gaps, backpressure=args.backpressure, seed=args.seed
+            )
+        except sim.SimError as exc:
+            bar.close()
+            raise QmacError(f"layer {ql.spec.name}: simulation failed: {exc}") from None
+        wall = time.perf_counter() - t0
+        out = np.asarray(out, dtype=np.int64)
+        expected = layer.output(rounding=config.rounding, mult_bits=config.mult_bits)
+        bad = (
+            int(np.count_nonzero(out != expected))
+            if out.shape == expected.shape
+            else int(expected.size)
+        )
+        # The demo's own count decides; the runner's and the scoreboard's counts must agree.
+        sim_bad = int(stats.get("mismatches", 0)) + int(stats.get("job_mismatches", 0))
+        mismatches += max(bad, sim_bad)
+        layers.append(_layer_row(ql, layer, expected, stats, bad, n_images, wall))
+        x = out
+        bar.update(1)
+    bar.close()
+    return x, layers, mismatches, build_s
+
+
+def _layer_row(ql, layer, expected, stats: dict, bad: int, n_images: int, wall: float) -> dict:
+    """One layer's line of the summary: shapes, MACs, cycles, utilization, mismatches, speed."""
+    return {
+        "name": ql.spec.name,
+        "op": ql.spec.op,
+        "input_shape": list(layer.x.shape),
+        "output_shape": list(expected.shape),
+        "macs": int(stats["macs"]),
+        "cycles": int(stats["cycles"]),
+        "ideal_cycles": int(stats["ideal_cycles"]),
+        "cycles_per_image": float(stats["cycles"]) / n_images,
+        "utilization": float(stats["utilization"]),
+        "mismatches": bad,
+        "sim_mismatches": int(stats.get("mismatches", 0)),
+        "job_mismatches": int(stats.get("job_mismatches", 0)),
+        "jobs": int(stats.get("jobs", 0)),
+        "sim_cycles_per_s": round(float(stats.get("cycles_per_second", 0.0))),
+        "build_s": round(float(stats.get("build_seconds", 0.0)), 2),
+        "wall_s": round(wall, 2),
+    }
+
+
+def _write_outputs(args, summary: dict, images, labels, rtl_run, test_y, golden_test) -> None:
+    """``DIR/demo.json`` (and ``--json``) and ``DIR/demo.html``."""
+    from qmac.report.demo_page import confusion_matrix, render_demo_html
+
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(summary, indent=2)
@@ -205,7 +219,6 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {out_dir / 'demo.html'} and {out_dir / 'demo.json'}"
         + (f" and {args.json}" if args.json and Path(args.json) != out_dir / "demo.json" else "")
     )
-    return 1 if mismatches else 0
 
 
 def _print_summary(s: dict) -> None:

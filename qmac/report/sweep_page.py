@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import html
 
-from qmac.report import _fmt, _pending, columns_present
-from qmac.report_plots import provenance
+from qmac.report.figures import provenance
+from qmac.report.results import columns_present, fmt, pending_points
 
 __all__ = ["render_html"]
 
@@ -44,7 +44,7 @@ def render_html(rows: list[dict], meta: dict, figures: dict[str, bytes]) -> str:
     ]
     if meta.get("partial"):
         parts.append(
-            f"<p><b>Partial results:</b> {_pending(rows)} points were still pending "
+            f"<p><b>Partial results:</b> {pending_points(rows)} points were still pending "
             "when these results were written.</p>"
         )
     for name, png in figures.items():
@@ -60,7 +60,7 @@ def render_html(rows: list[dict], meta: dict, figures: dict[str, bytes]) -> str:
     for r in rows:
         cls = " class='failed'" if r.get("status") != "ok" else ""
         parts.append(
-            f"<tr{cls}>" + "".join(f"<td>{esc(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+            f"<tr{cls}>" + "".join(f"<td>{esc(fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
         )
     parts.append("</table></body></html>")
     return "\n".join(parts)

@@ -108,7 +108,7 @@ def render_demo_html(
     Parameters
     ----------
     summary : dict
-        The demo's JSON summary (see ``qmac.cmd_demo``).
+        The demo's JSON summary (see ``qmac.cli.demo``).
     images : (N, 8, 8, 1) float array
         Images run on the RTL (pixels in [0, 1]).
     labels, rtl_preds : (N,) int arrays

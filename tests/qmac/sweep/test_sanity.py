@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from hw.config import preset
-from qmac.sweep_run import run_sweep
-from qmac.sweep_spec import SweepSpec
+from qmac.sweep.run import run_sweep
+from qmac.sweep.spec import SweepSpec
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _by(doc: dict, *keys: str) -> dict:

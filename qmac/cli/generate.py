@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from qmac.config_args import add_config_arguments
-from qmac.config_args import config_from_args as shared_config_from_args
+from qmac.cli.config_options import add_config_arguments
+from qmac.cli.config_options import config_from_args as shared_config_from_args
 
 __all__ = ["add_arguments", "run", "config_from_args"]
 

@@ -1,4 +1,4 @@
-"""The digits CNN: definition, float inference, post-training quantization, integer inference.
+"""The digits CNN: definition, the shipped data split and weights, float inference.
 
 Network (input 8x8x1, NHWC, pixels 0..16 scaled to [0, 1]):
 
@@ -7,19 +7,11 @@ Network (input 8x8x1, NHWC, pixels 0..16 scaled to [0, 1]):
     dw3    depthwise 3x3, 16 channels, stride 1, SAME, ReLU -> 4x4x16
     fc4    fully connected 256 -> 10 (flattened NHWC, order h, w, c) -> logits
 
-Float weights (trained by ``scripts/train_digits_cnn.py``) ship in ``qmac/data/digits_cnn.npz``
-together with the fixed train / calibration / test split of scikit-learn's bundled digits.
-
-Quantization follows the numeric contract of DESIGN.md: per-channel symmetric weights, asymmetric
-per-tensor activations calibrated (min/max) on the calibration split, int bias with scale
-S_in * S_w[c], ReLU fused as the clamp ``act_min = y_zp``, (m0, shift) from
-``golden.quantize_multiplier``. Every quantized layer becomes a ``golden.Layer``, so the same
-object runs through the golden model or the RTL (``sim.run_layer``).
-
-Logits: the output of fc4 is requantized like every other layer, to ``out_bits`` with its own
-calibrated scale; the prediction is ``argmax`` over the integer logits, ties broken towards the
-lowest class index (``numpy.argmax``). Ties are rare at 8 bits (none on the test split with a
-32-bit multiplier), frequent at 2-4 bits; ``evaluate_bits`` counts them (``ties``).
+Float weights (trained by ``scripts/train_digits_cnn.py``) ship in
+``qmac/model/data/digits_cnn.npz`` together with the fixed train / calibration / test split of
+scikit-learn's bundled digits. The layers are golden's float twins (``golden.conv2d_float`` and
+friends), so the float reference shares golden's padding and im2col. Post-training quantization is
+in :mod:`qmac.model.ptq`, accuracy and error measurement in :mod:`qmac.model.evaluate`.
 """
 
 from __future__ import annotations
@@ -30,28 +22,20 @@ from pathlib import Path
 
 import numpy as np
 
+import golden
+
 __all__ = [
     "ARCH",
     "LayerSpec",
     "DigitsData",
     "FloatCNN",
-    "QuantLayer",
-    "QuantCNN",
     "DATA_PATH",
     "load_digits_data",
     "load_float_cnn",
-    "same_padding",
-    "im2col_same",
     "float_forward",
-    "quantize_cnn",
-    "Runner",
     "make_split",
     "load_digits_images",
     "layer_float",
-    "predict",
-    "count_ties",
-    "quantized_digits_cnn",
-    "evaluate_bits",
 ]
 
 DATA_PATH = Path(__file__).with_name("data") / "digits_cnn.npz"
@@ -182,42 +166,17 @@ def load_float_cnn(path: str | Path = DATA_PATH) -> FloatCNN:
     return FloatCNN.from_arrays(z, float(z.get("float_test_accuracy", np.nan)))
 
 
-def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int, int]:
-    """TFLite SAME: ``(out, pad_before, pad_after)`` along one spatial axis."""
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return out, total // 2, total - total // 2
-
-
-def im2col_same(x: np.ndarray, kernel: int, stride: int, pad_value: float = 0.0) -> np.ndarray:
-    """Patches of NHWC ``x`` for a SAME convolution.
-
-    Returns
-    -------
-    (N, OH, OW, kernel*kernel*C) ndarray, columns in (kh, kw, c) order (OHWI weight reshape).
-    """
-    n, h, w, c = x.shape
-    oh, pt, pb = same_padding(h, kernel, stride)
-    ow, pl, pr = same_padding(w, kernel, stride)
-    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=pad_value)
-    taps = [
-        xp[:, i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride, :]
-        for i in range(kernel)
-        for j in range(kernel)
-    ]
-    return np.stack(taps, axis=3).reshape(n, oh, ow, kernel * kernel * c)
-
-
 def layer_float(spec: LayerSpec, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pre-activation output of one layer in float64 (``x`` NHWC, or [B, in] for fc)."""
+    """Pre-activation output of one layer in float64 (``x`` NHWC, or [B, ...] for fc).
+
+    conv2d and depthwise use SAME padding (TFLite's: the extra row/column at the bottom/right);
+    fully connected flattens ``x`` (h, w, c order).
+    """
     if spec.op == "fully_connected":
-        return x.reshape(len(x), -1) @ w.T + b
-    cols = im2col_same(x, spec.kernel, spec.stride)
+        return golden.fully_connected_float(np.reshape(x, (len(x), -1)), w, b)
     if spec.op == "conv2d":
-        return cols @ w.reshape(spec.cout, -1).T + b
-    n, oh, ow, _ = cols.shape
-    cols = cols.reshape(n, oh, ow, spec.kernel * spec.kernel, spec.cin)
-    return np.einsum("nhwkc,kc->nhwc", cols, w.reshape(-1, spec.cout)) + b
+        return golden.conv2d_float(x, w, b, stride=spec.stride, padding="SAME")
+    return golden.depthwise_conv2d_float(x, w, b, stride=spec.stride, padding="SAME")
 
 
 def float_forward(model: FloatCNN, x: np.ndarray, *, all_layers: bool = False):
@@ -241,16 +200,3 @@ def float_forward(model: FloatCNN, x: np.ndarray, *, all_layers: bool = False):
             x = np.maximum(x, 0.0)
         outs.append(x)
     return outs if all_layers else x
-
-
-# The quantized network lives in qmac.cnn_quant, re-exported so qmac.cnn is the one entry point.
-from qmac.cnn_quant import (  # noqa: E402
-    QuantCNN,
-    QuantLayer,
-    Runner,
-    count_ties,
-    evaluate_bits,
-    predict,
-    quantize_cnn,
-    quantized_digits_cnn,
-)

@@ -1,14 +1,13 @@
 """Sweep execution: tasks from a spec, a per-task cache, local or Dask parallelism, progress, rows.
 
-Each task's cache key hashes its kind, its inputs (config, target, options) and the source of the
-code that computes it (the generator hash), so a re-run computes only what is new or changed. A
-task's result is written to ``<workdir>/cache/<key>.json`` (atomically) as soon as it finishes, so
-an interrupted sweep resumes where it stopped. Failed tasks are not cached: a re-run retries them.
+Each task's cache key (:mod:`qmac.sweep.cache`) hashes its kind, its inputs (config, target,
+options) and the sources of the code that computes it, so a re-run computes only what is new or
+changed. A task's result is written to ``<workdir>/cache/<key>.json`` as soon as it finishes, so an
+interrupted sweep resumes where it stopped. Failed tasks are not cached: a re-run retries them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -18,55 +17,15 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from hw.config import ArrayConfig
-from qmac.sweep_points import run_task
-from qmac.sweep_spec import SweepSpec
+from qmac import __version__
+from qmac.sweep.cache import load_cached, store, task_key, task_sources_hash
+from qmac.sweep.spec import SweepSpec
+from qmac.sweep.tasks import KINDS, run_task
+from qmac.synth import tool_versions
 
-__all__ = ["ROOT", "source_hash", "build_tasks", "run_tasks", "merge_rows", "run_sweep"]
+__all__ = ["build_tasks", "run_tasks", "merge_rows", "run_sweep"]
 
-ROOT = Path(__file__).resolve().parent.parent
-_SOURCES = {
-    "synth": ("hw", "qmac/synth"),
-    "sim": ("hw", "golden", "sim"),
-    "quant": ("golden", "qmac/cnn.py", "qmac/data"),
-}
 TaskFn = Callable[[dict], dict]
-
-
-def source_hash(parts: tuple[str, ...] | list[str], extra: tuple[str, ...] = ()) -> str:
-    """sha256 (16 hex digits) of the files under repo-relative ``parts``, plus ``extra`` files."""
-    h = hashlib.sha256()
-    files: list[Path] = []
-    for part in parts:
-        p = ROOT / part
-        files += (
-            sorted(q for q in p.rglob("*") if q.is_file() and "__pycache__" not in q.parts)
-            if p.is_dir()
-            else [p]
-        )
-    files += [Path(e) for e in extra]
-    for f in files:
-        if f.exists():
-            h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f.name).encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _key(obj: dict) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:20]
-
-
-def _design_file(design: str) -> tuple[str, ...]:
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(design.partition(":")[0])
-    except ModuleNotFoundError:
-        spec = None
-    if spec is None:
-        raise ValueError(
-            f"design module of {design!r} not found (sys.path: current directory and installed)"
-        )
-    return (spec.origin,) if spec and spec.origin else ()
 
 
 def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict], list[dict]]:
@@ -78,20 +37,16 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
         One per (config, target): ``config`` (dict), ``target`` (str or None), ``tasks`` (keys)
         and ``invalid`` (reason, for a config that ArrayConfig rejects; such a point has no tasks).
     tasks : list of dict
-        ``{"kind", "key", "payload"}`` for :func:`qmac.sweep_points.run_task`.
+        ``{"kind", "key", "payload"}`` for :func:`qmac.sweep.tasks.run_task`.
     """
     work = Path(workdir)
-    gen = {kind: source_hash(parts) for kind, parts in _SOURCES.items()}
-    if (
-        spec.design != SweepSpec.design
-    ):  # a custom design depends on its module, not on hw's datapath
-        gen["synth"] = source_hash(("hw/config.py", "qmac/synth"), _design_file(spec.design))
+    gen = {kind: task_sources_hash(kind, spec.design) for kind in KINDS}
     opts = spec.options()
     points: list[dict] = []
     tasks: dict[str, dict] = {}
 
     def add(kind: str, ident: dict, payload: dict) -> str:
-        key = _key({"kind": kind, "gen": gen[kind], **ident})
+        key = task_key({"kind": kind, "gen": gen[kind], **ident})
         if key not in tasks:
             if kind == "synth":
                 payload["workdir"] = str(work / "points" / key)
@@ -130,24 +85,6 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
     return points, list(tasks.values())
 
 
-def _cache_path(cache: Path, key: str) -> Path:
-    return cache / f"{key}.json"
-
-
-def _store(cache: Path, key: str, result: dict) -> None:
-    tmp = cache / f".{key}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(result, sort_keys=True))
-    os.replace(tmp, _cache_path(cache, key))
-
-
-def _load_cached(cache: Path, key: str) -> dict | None:
-    try:
-        result = json.loads(_cache_path(cache, key).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    return result if result.get("status") == "ok" else None
-
-
 def run_tasks(
     tasks: list[dict],
     *,
@@ -175,7 +112,7 @@ def run_tasks(
     progress : bool
         tqdm bar on stderr: tasks done/total, running, failed, ETA.
     task_fn : callable
-        A module-level function (picklable) ``task -> result``; :func:`qmac.sweep_points.run_task`.
+        A module-level function (picklable) ``task -> result``; :func:`qmac.sweep.tasks.run_task`.
     cache_only : bool
         Run nothing: tasks not in the cache become failed results "not in the cache" (to report
         on a sweep that is still running or was interrupted).
@@ -189,7 +126,7 @@ def run_tasks(
     results: dict[str, dict] = {}
     todo = []
     for t in tasks:
-        hit = _load_cached(cache, t["key"])
+        hit = load_cached(cache, t["key"])
         if hit is not None:
             results[t["key"]] = dict(hit, cached=True)
         else:
@@ -216,7 +153,7 @@ def run_tasks(
         result["cached"] = False
         results[task["key"]] = result
         if result.get("status") == "ok":
-            _store(cache, task["key"], result)
+            store(cache, task["key"], result)
         else:
             failed += 1
         bar.set_postfix(running=running, failed=failed, refresh=False)
@@ -368,9 +305,6 @@ def run_sweep(
 
 
 def _meta(spec, command, t0, tasks, results, rows, jobs, dask, partial) -> dict:
-    from qmac import __version__
-    from qmac.synth import tool_versions
-
     return {
         "command": command,
         "versions": {"qmac": __version__, **tool_versions()},
