@@ -51,9 +51,10 @@ def quantize(x: object, output: TensorQuant) -> np.ndarray:
                         f"{x.dtype if isinstance(x, np.ndarray) else type(x).__name__}")
     scaled = x.astype(np.float32) / output.scale32
     rounded = round_half_away(scaled.astype(np.float64))
-    if scaled.size and not np.all(np.abs(rounded) < _INT32_LIMIT):
-        bad = scaled[~(np.abs(rounded) < _INT32_LIMIT)].ravel()[0]
-        raise ValueError(f"x / scale must be finite and fit int32, found {float(bad)!r}")
+    ok = np.abs(rounded) < _INT32_LIMIT
+    if not np.all(ok):
+        bad = x.astype(np.float32)[~ok].ravel()[0]
+        raise ValueError(f"x must be finite with x / scale inside int32, found {float(bad):.8g}")
     q = rounded.astype(np.int64) + output.zero_point
     return np.minimum(np.maximum(q, INT8_MIN), INT8_MAX)
 

@@ -8,6 +8,8 @@ entries with ``diff < diff_min`` output -128; the others are rescaled to Q5.26, 
 (``exp_on_negative_values``), summed in Q12.19, the sum inverted (``GetReciprocal``), and each
 output is ``RoundingDivideByPOT(1/sum * exp, num_bits_over_unit + 23) - 128`` clamped to int8.
 The output tensor must be quantized with zero point -128 and scale 1/256 (TFLite checks it).
+A row whose sum of exponentials reaches 512 (e.g. 512 or more equal logits) makes the reference
+kernel abort (``TFLITE_CHECK(exponent <= 31)``); :func:`softmax` raises ValueError there.
 
 The optimized kernel (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``) is a different algorithm on x86:
 a float32 table of ``expf(-s_in * beta * k)``, a float32 sum and ``round(p * 256) - 128``; it is
@@ -35,6 +37,8 @@ __all__ = ["SoftmaxParams", "softmax_params", "softmax", "SCALED_DIFF_INTEGER_BI
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
+# A Q12.19 sum of 2^28 (512.0) or more gives GetReciprocal's exponent 32 > 31.
+_MAX_SUM_OF_EXPS = 1 << 28
 _OUTPUT_SCALE = np.float32(1.0) / np.float32(256)
 _OUTPUT_SCALE_TOLERANCE = np.float32(0.001) * np.float32(1.0) / np.float32(256)
 
@@ -107,6 +111,11 @@ def softmax(x: object, params: SoftmaxParams) -> np.ndarray:
     -------
     (..., D) int64 ndarray
         Probabilities in 1/256 steps, zero point -128.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not int8 or not at least 1-D, or a row's sum of exponentials reaches 512.
     """
     if not isinstance(params, SoftmaxParams):
         raise TypeError(f"params must be SoftmaxParams, not {type(params).__name__}")
@@ -121,6 +130,13 @@ def softmax(x: object, params: SoftmaxParams) -> np.ndarray:
     exps = exp_on_negative_values(scaled_diff, SCALED_DIFF_INTEGER_BITS)
     terms = rounding_divide_by_pot(exps, ACCUMULATION_INTEGER_BITS)  # Rescale Q0.31 -> Q12.19
     sum_of_exps = wrap_int32(np.where(used, terms, 0).sum(axis=-1, keepdims=True))
+    if np.any((sum_of_exps >= _MAX_SUM_OF_EXPS) | (sum_of_exps < 0)):
+        rows = int(np.count_nonzero((sum_of_exps >= _MAX_SUM_OF_EXPS) | (sum_of_exps < 0)))
+        raise ValueError(
+            f"x has {rows} row(s) whose sum of exponentials reaches 512 (more than 511 entries "
+            f"at or near the row maximum); TFLite's reference SOFTMAX aborts there "
+            f"(TFLITE_CHECK exponent <= 31)"
+        )
     shifted_scale, num_bits_over_unit = get_reciprocal(sum_of_exps, ACCUMULATION_INTEGER_BITS)
     exponent = num_bits_over_unit + 31 - 8
     unsat = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted_scale, exps),

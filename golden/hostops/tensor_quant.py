@@ -50,7 +50,8 @@ class TensorQuant:
         s = self.scale
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, (numbers.Real, np.floating)):
             raise TypeError(f"scale must be a real number, not {s!r}")
-        s32 = float(np.float32(s))
+        with np.errstate(over="ignore"):
+            s32 = float(np.float32(s))
         if not math.isfinite(s32) or s32 <= 0.0:
             raise ValueError(f"scale must be finite and > 0 as a float32, not {s!r}")
         object.__setattr__(self, "scale", s32)
