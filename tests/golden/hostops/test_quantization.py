@@ -8,8 +8,10 @@ x86-64, where TFLite's NEON paths run through NEON_2_SSE); XNNPACK takes every c
   nearest even (NEON ``vcvtnq``; XNNPACK), the reference rounds half away from zero; the other
   one is a value whose float32 ``x / s`` (reference) and ``x * (1 / s)`` differ.
 - int8 -> int8, 62,976 outputs over 126 cases: BUILTIN_REF 0. Optimized 2,208 (3.51%) and
-  XNNPACK 3,628 (5.76%) differ by 1: the optimized rescaling rounds negative halves up (NEON
-  ``vrshl``), XNNPACK requantizes in float32 with ties to even.
+  XNNPACK 3,628 (5.76%) differ by 1. The optimized kernel's ``MultiplyByQuantizedMultiplier4Rows``
+  rounds the final shift with NEON ``vrshl`` (half up): every difference is a negative value one
+  above the reference's (ties away from zero), golden's ``"halfup"`` mode of DESIGN.md. XNNPACK's
+  convert kernel requantizes with its own multiplier and rounding.
 - DEQUANTIZE, 30,720 outputs over 120 cases: BUILTIN_REF and XNNPACK bit-exact (one rounding
   of ``s * (q - z)``). The optimized kernel computes ``q * s + (-z * s)`` in float32, two
   roundings: 11,603 (37.77%) differ, by at most one float32 spacing of ``256 * s`` in absolute
