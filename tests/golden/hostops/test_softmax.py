@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,8 +84,9 @@ def test_softmax_sum_of_512_raises_and_litert_reference_aborts():
                 1 / 256, -128), [np.zeros((1, 512))], {"beta": 1.0})
         print("survived")
     """)
+    root = Path(__file__).resolve().parents[3]  # the repository, for `tests.` imports
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, cwd=root)
     assert done.returncode == -signal.SIGABRT, (done.returncode, done.stdout + done.stderr)
 
 
