@@ -1,6 +1,6 @@
 """golden: the NumPy reference model of qmac (pure NumPy; imports no other qmac package).
 
-Quantization and calibration, multiplier decomposition, requantization (TFLite double rounding
+Quantization and calibration (min/max, percentile, entropy, MSE), multiplier decomposition, requantization (TFLite double rounding
 and single rounding), the accumulator-width rule, integer layers with exact accumulators, their
 float twins, error measures, and the :class:`Layer` record with its ``.npz`` file format.
 The numeric contract is DESIGN.md, "Numeric contract".
@@ -23,6 +23,7 @@ from .layers import (
     matmul_acc,
 )
 from .multiplier import quantize_multiplier, reduce_multiplier
+from .quant import METHODS as CALIBRATION_METHODS
 from .quant import QuantParams, choose_qparams, dequantize, quantize
 from .requant import ROUNDINGS, requantize
 
@@ -31,6 +32,7 @@ __all__ = [
     "dequantize",
     "QuantParams",
     "choose_qparams",
+    "CALIBRATION_METHODS",
     "quantize_multiplier",
     "reduce_multiplier",
     "requantize",
