@@ -1,8 +1,9 @@
 """golden: the NumPy reference model of qmac (pure NumPy; imports no other qmac package).
 
-Quantization and calibration (min/max, percentile, entropy, MSE), multiplier decomposition, requantization (TFLite double rounding
-and single rounding), the accumulator-width rule, integer layers with exact accumulators, their
-float twins, error measures, and the :class:`Layer` record with its ``.npz`` file format.
+Quantization and calibration (min/max, percentile, entropy, MSE), multiplier decomposition,
+requantization (TFLite double rounding and single rounding), the accumulator-width rule, integer
+layers with exact accumulators, their float twins, error measures, and the :class:`Layer` record
+with its ``.npz`` file format.
 The numeric contract is DESIGN.md, "Numeric contract".
 """
 

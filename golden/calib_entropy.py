@@ -71,7 +71,7 @@ _CHUNK_ELEMENTS = 1 << 21  # bounds the (sides, rows, candidates, levels) work a
 
 
 def row_histograms(a: np.ndarray, top: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row histograms of non-negative values, binned as ``np.histogram(a[c], bins, (0, top[c]))``.
+    """Per-row histograms of non-negative values, binned as ``np.histogram(a[c], bins, (0, t))``.
 
     Parameters
     ----------
@@ -116,7 +116,7 @@ def _xlogx(v: np.ndarray) -> np.ndarray:
 
 
 def _group_term(g: np.ndarray, nz: np.ndarray) -> np.ndarray:
-    """``G log(G / N)`` of a level with unclipped mass ``G`` over ``N`` non-zero bins; 0 if G = 0."""
+    """``G log(G / N)`` of a level of unclipped mass ``G`` over ``N`` non-zero bins (0 if G = 0)."""
     return g * np.log(np.maximum(g, 0.5) / np.maximum(nz, 0.5))
 
 

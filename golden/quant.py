@@ -17,7 +17,7 @@ import numpy as np
 from ._check import check_bits, check_finite, check_int, int_array, int_range
 from .affine import asymmetric_qparams, round_half_away, symmetric_qparams
 from .calib_entropy import DEFAULT_BINS, entropy_amax, entropy_range
-from .calib_mse import DEFAULT_GRID, mse_amax, mse_range
+from .calib_mse import DEFAULT_GRID, mse_qparams
 
 __all__ = [
     "quantize",
@@ -30,7 +30,7 @@ __all__ = [
 
 METHODS = ("minmax", "percentile", "entropy", "mse")
 _MAX_BINS = 1 << 20
-_MAX_GRID = 1 << 16
+_MAX_GRID = 1 << 12
 
 
 def _channel_shape(
@@ -197,15 +197,17 @@ def choose_qparams(
           (the ``percentile`` of ``|r|`` for symmetric).
         - ``"entropy"``: TensorRT's KL-divergence threshold over a ``bins``-bin histogram
           (Migacz 2017; ``golden.calib_entropy``).
-        - ``"mse"``: the range of the grid ``m / grid * minmax range``, ``m = 1 .. grid``, with the
-          smallest mean squared quantization error on ``r`` (``golden.calib_mse``).
+        - ``"mse"``: of the scales ``m / grid * minmax scale``, ``m = 1 .. grid`` (with Z = 0,
+          or with ``grid + 1`` zero points sliding the range across the minmax range), the
+          pair with the smallest mean squared quantization error on ``r``
+          (``golden.calib_mse``).
     percentile : float
         In (0, 100] for symmetric, in (50, 100] for asymmetric ranges (below 50 the
         two percentiles cross and the range is empty). Checked for every method.
     bins : int
         Histogram bins (per side of zero) for ``"entropy"``, 1..2^20.
     grid : int
-        Number of candidate ranges for ``"mse"``, 1..2^16.
+        Number of candidate scales (and zero-point positions - 1) for ``"mse"``, 1..4096.
 
     Returns
     -------
@@ -240,15 +242,16 @@ def choose_qparams(
     axis = _axis(axis, r.ndim)
     red = None if axis is None else tuple(i for i in range(r.ndim) if i != axis)
     shape = () if axis is None else (r.shape[axis],)
-    if symmetric:
+    rows = _rows(r, axis)
+    if method == "mse":  # searches the scale (and zero point) directly, not a range
+        scale, zp = (v.reshape(shape) for v in mse_qparams(rows, bits, grid, symmetric))
+    elif symmetric:
         if method == "minmax":
             amax = np.abs(r).max(axis=red)
         elif method == "percentile":
             amax = np.percentile(np.abs(r), percentile, axis=red)
-        elif method == "entropy":
-            amax = entropy_amax(_rows(r, axis), bits, bins).reshape(shape)
         else:
-            amax = mse_amax(_rows(r, axis), bits, grid).reshape(shape)
+            amax = entropy_amax(rows, bits, bins).reshape(shape)
         scale, zp = symmetric_qparams(amax, bits)
     else:
         if method == "minmax":
@@ -256,10 +259,8 @@ def choose_qparams(
         elif method == "percentile":
             rmin = np.percentile(r, 100 - percentile, axis=red)
             rmax = np.percentile(r, percentile, axis=red)
-        elif method == "entropy":
-            rmin, rmax = (v.reshape(shape) for v in entropy_range(_rows(r, axis), bits, bins))
         else:
-            rmin, rmax = (v.reshape(shape) for v in mse_range(_rows(r, axis), bits, grid))
+            rmin, rmax = (v.reshape(shape) for v in entropy_range(rows, bits, bins))
         scale, zp = asymmetric_qparams(rmin, rmax, bits)
     return QuantParams(
         np.asarray(scale, dtype=np.float64),

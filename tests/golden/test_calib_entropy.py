@@ -40,7 +40,7 @@ def brute_kl(sides: list[list[int]], levels: int) -> dict[int, float]:
             q_all += q
         sp, sq = sum(p_all), sum(q_all)
         kl = 0.0
-        for pk, qk in zip(p_all, q_all):
+        for pk, qk in zip(p_all, q_all, strict=True):
             if pk == 0:
                 continue
             if qk == 0:
@@ -93,6 +93,17 @@ def test_empty_last_level_is_infinite_and_never_chosen():
     infinite = [first + j for j, v in enumerate(kl[0]) if np.isinf(v)]
     assert infinite == [i for i, v in ref.items() if math.isinf(v)] and infinite
     assert int(ce.entropy_threshold_bin(np.array([[h]]), 2)[0]) == brute_bin([h], 2)
+
+
+@pytest.mark.parametrize(
+    ("hist", "levels", "expected"),
+    [([38] * 15 + [0] * 6, 4, 15), ([26] * 22 + [0], 4, 22), ([6] * 5 + [0] * 7, 8, 8)],
+)
+def test_exact_ties_go_to_the_smaller_threshold(hist, levels, expected):
+    # every candidate from `expected` on has KL = 0 exactly; the prefix-sum formula leaves
+    # +-1e-15 of rounding on some of them, which must not decide
+    assert brute_bin([hist], levels) == expected
+    assert int(ce.entropy_threshold_bin(np.array([[hist]]), levels)[0]) == expected
 
 
 def test_table_and_direct_group_terms_are_identical():
@@ -175,7 +186,8 @@ def test_choose_qparams_asymmetric_matches_brute_force(bits, kind):
     p = golden.choose_qparams(x, bits, method="entropy", bins=bins)
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     scale = (rmax - rmin) / (hi - lo)
-    zp = min(max(math.copysign(math.floor(abs(lo - rmin / scale) + 0.5), lo - rmin / scale), lo), hi)
+    v = lo - rmin / scale
+    zp = min(max(math.copysign(math.floor(abs(v) + 0.5), v), lo), hi)
     assert float(p.scale) == scale and int(p.zero_point) == zp
 
 
