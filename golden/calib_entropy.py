@@ -47,8 +47,9 @@ pytorch-quantization overwrites bin 0 with bin 1):
   quantizer).
 
 References: Migacz 2017; Wu et al. 2020, "Integer Quantization for Deep Learning Inference:
-Principles and Empirical Evaluation", arXiv:2004.09602, section 4.2; Nagel et al. 2021,
-"A White Paper on Neural Network Quantization", arXiv:2106.08295, section 3.4.
+Principles and Empirical Evaluation", arXiv:2004.09602 (activation calibration: max, entropy,
+percentile); Nagel et al. 2021, "A White Paper on Neural Network Quantization",
+arXiv:2106.08295 (quantization range setting).
 """
 
 from __future__ import annotations

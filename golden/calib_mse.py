@@ -32,9 +32,9 @@ Candidates clip into ``qmin`` as ``golden.quantize`` does, so a symmetric weight
 code ``-2^(b-1)`` when its range is clipped (as with ``method="percentile"``).
 
 References: Nagel et al. 2021, "A White Paper on Neural Network Quantization",
-arXiv:2106.08295, section 3.4 (MSE range setting by grid search); Wu et al. 2020, "Integer
+arXiv:2106.08295 (quantization range setting: MSE by grid search); Wu et al. 2020, "Integer
 Quantization for Deep Learning Inference: Principles and Empirical Evaluation",
-arXiv:2004.09602, section 4.2; Migacz 2017 for the KL criterion it is compared with
+arXiv:2004.09602 (activation calibration); Migacz 2017 for the KL criterion it is compared with
 (``golden.calib_entropy``).
 """
 

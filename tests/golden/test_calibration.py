@@ -128,6 +128,31 @@ def test_shapes_and_types(method):
     assert q.scale.shape == (4,) and q.axis == 2
 
 
+@pytest.mark.parametrize("bits", [2, 3, 8, 13, 16])
+@pytest.mark.parametrize("axis", [None, 0, 2])
+def test_minmax_and_percentile_are_the_plain_formulas(bits, axis):
+    # the results these two methods had before the searches were added, bit for bit
+    rng = np.random.default_rng(bits)
+    r = rng.standard_normal((4, 5, 6)) * 3 + 0.5
+    r[1] = np.abs(r[1])
+    red = None if axis is None else tuple(i for i in range(3) if i != axis)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    for method, p in (("minmax", 99.99), ("percentile", 99.0), ("percentile", 75.5)):
+        if method == "minmax":
+            amax, rmin, rmax = np.abs(r).max(axis=red), r.min(axis=red), r.max(axis=red)
+        else:
+            amax = np.percentile(np.abs(r), p, axis=red)
+            rmin, rmax = np.percentile(r, 100 - p, axis=red), np.percentile(r, p, axis=red)
+        sym = golden.choose_qparams(r, bits, symmetric=True, axis=axis, method=method, percentile=p)
+        assert np.array_equal(sym.scale, amax / hi) and not sym.zero_point.any()
+        rmin, rmax = np.minimum(rmin, 0.0), np.maximum(rmax, 0.0)
+        scale = (rmax - rmin) / (hi - lo)
+        v = lo - rmin / scale
+        zp = np.clip(np.sign(v) * np.floor(np.abs(v) + 0.5), lo, hi)
+        asym = golden.choose_qparams(r, bits, axis=axis, method=method, percentile=p)
+        assert np.array_equal(asym.scale, scale) and np.array_equal(asym.zero_point, zp)
+
+
 def test_symmetric_percentile_below_50():
     x = np.arange(1.0, 101.0)
     p = golden.choose_qparams(x, 8, symmetric=True, method="percentile", percentile=40)
