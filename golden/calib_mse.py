@@ -119,8 +119,16 @@ def _count_below(q: np.ndarray, t: np.ndarray, side: str) -> np.ndarray:
 
 
 def _scan(x: np.ndarray, bits: int, grid: int, symmetric: bool) -> Iterator[tuple]:
-    """Yield ``(m, s, z, err)`` per candidate scale: (C,), (C, P), (C, P) (module docstring)."""
+    """Yield ``(m, s, z, err)`` per candidate scale: (C,), (C, P), (C, P) (module docstring).
+
+    ``err`` is in units of ``4^expo`` per row, ``2^expo`` the power of two that brings
+    ``max |x|`` to [0.5, 1).
+    """
     lo, hi = int_range(bits)
+    # search on x / 2^e with max |x| / 2^e in [0.5, 1): every step below scales exactly by
+    # powers of two, so the choice is the same, and squares cannot overflow
+    _, expo = np.frexp(np.abs(x).max(axis=1))
+    x = np.ldexp(x, -expo[:, None])
     if symmetric:
         s_mm, _ = symmetric_qparams(np.abs(x).max(axis=1), bits)
     else:
@@ -156,7 +164,7 @@ def _scan(x: np.ndarray, bits: int, grid: int, symmetric: bool) -> Iterator[tupl
             + (v2[rows, j0] - 2.0 * d * v1[rows, j0] + j0 * d * d)
             + (u2[rows, j1] - 2.0 * e * u1[rows, j1] + (k - j1) * e * e)
         )
-        yield m, s, z.astype(np.int64), err
+        yield m, np.ldexp(s, expo), z.astype(np.int64), err  # err in units of 4^expo
 
 
 def mse_candidates(
@@ -182,7 +190,9 @@ def mse_candidates(
         all-zero row).
     """
     out = list(_scan(x, bits, grid, symmetric))
-    return tuple(np.stack([t[i] for t in out], axis=1) for i in (1, 2, 3))
+    scale, zp, err = (np.stack([t[i] for t in out], axis=1) for i in (1, 2, 3))
+    _, expo = np.frexp(np.abs(x).max(axis=1))
+    return scale, zp, np.ldexp(err, 2 * expo[:, None, None])
 
 
 def mse_qparams(

@@ -118,6 +118,18 @@ def test_per_channel_equals_each_channel_alone(bits, method, symmetric):
         assert p.scale[c] == float(alone.scale) and p.zero_point[c] == int(alone.zero_point)
 
 
+@pytest.mark.parametrize("method", SEARCHES)
+@pytest.mark.parametrize("k", [-1000, -40, 37, 950])
+def test_powers_of_two_scale_the_choice_exactly(method, k):
+    # also far from 1, where squared errors of the raw values would overflow or underflow
+    x = rows_of_every_kind(np.random.default_rng(3), k=200)
+    for symmetric in (False, True):
+        p = golden.choose_qparams(x, 6, symmetric=symmetric, axis=0, method=method)
+        q = golden.choose_qparams(np.ldexp(x, k), 6, symmetric=symmetric, axis=0, method=method)
+        assert np.array_equal(q.scale, np.ldexp(p.scale, k) * (p.scale != 1.0) + (p.scale == 1.0))
+        assert np.array_equal(q.zero_point, p.zero_point)
+
+
 @pytest.mark.parametrize("method", ["minmax", "percentile", "entropy", "mse"])
 def test_shapes_and_types(method):
     rng = np.random.default_rng(0)
