@@ -113,7 +113,8 @@ def _count_below(q: np.ndarray, t: np.ndarray, side: str) -> np.ndarray:
     c, k = q.shape
     if c == 1:
         return np.searchsorted(q[0], t[0], side=side)[None, :]
-    off = (np.arange(c, dtype=np.float64) * 2.0**40)[:, None]  # keeps rows apart, exact
+    span = 2.0 * (np.abs(q).max() + np.abs(t).max() + 1.0)
+    off = (np.arange(c) * span)[:, None]  # keeps rows apart in one sorted array (exact integers)
     idx = np.searchsorted((q + off).ravel(), (t + off).ravel(), side=side)
     return idx.reshape(t.shape) - (np.arange(c) * k)[:, None]
 
