@@ -1,10 +1,11 @@
 """golden: the NumPy reference model of qmac (pure NumPy; imports no other qmac package).
 
-Quantization and calibration, multiplier decomposition, requantization (TFLite double rounding
-and single rounding), the accumulator-width rule, integer layers with exact accumulators, their
-float twins, error measures, the :class:`Layer` record with its ``.npz`` file format, the lowering
-of a layer onto array jobs (:mod:`golden.lowering`) and the ideal cycle model
-(:mod:`golden.cycles`, with the dataflow names).
+Quantization and calibration (min/max, percentile, entropy, MSE), multiplier decomposition,
+requantization (TFLite double rounding and single rounding), the accumulator-width rule, integer
+layers with exact accumulators, their float twins, error measures, the :class:`Layer` record with
+its ``.npz`` file format, the lowering of a layer onto array jobs (:mod:`golden.lowering`) and the
+ideal cycle model (:mod:`golden.cycles`, with the dataflow names); TFLite's integer host ops are
+in :mod:`golden.hostops`.
 The numeric contract is DESIGN.md, "Numeric contract".
 """
 
@@ -37,6 +38,7 @@ from .layers import (
     requantize_output,
 )
 from .multiplier import quantize_multiplier, reduce_multiplier
+from .quant import METHODS as CALIBRATION_METHODS
 from .quant import QuantParams, choose_qparams, dequantize, quantize
 from .requant import ROUNDINGS, requantize
 
@@ -45,6 +47,7 @@ __all__ = [
     "dequantize",
     "QuantParams",
     "choose_qparams",
+    "CALIBRATION_METHODS",
     "quantize_multiplier",
     "reduce_multiplier",
     "requantize",
