@@ -1,5 +1,24 @@
-"""Networks for the array: the digits example CNN, its post-training quantization and evaluation.
+"""Networks for the array: the network record and its backends, the digits example CNN, its
+post-training quantization, training and evaluation.
 
-``qmac.model`` imports ``golden`` (and ``sim`` only to run array ops on the RTL); the command line
-and the sweep build on it.
+A :class:`~qmac.model.network.Network` is an ordered graph of array ops and host ops over named
+quantized tensors; :func:`~qmac.model.run.run_network` runs it on the ``golden`` backend (NumPy)
+or the ``rtl`` backend (array ops on the simulated Verilog, each checked against golden).
+``qmac.model`` imports ``golden`` (and ``sim`` only for the RTL backend); the command line and the
+sweep build on it.
 """
+
+from qmac.model.network import ArrayOp, HostOp, Network, TensorSpec
+from qmac.model.run import BACKENDS, NetworkMismatch, NetworkRun, OpStats, run_network
+
+__all__ = [
+    "ArrayOp",
+    "HostOp",
+    "Network",
+    "TensorSpec",
+    "BACKENDS",
+    "NetworkMismatch",
+    "NetworkRun",
+    "OpStats",
+    "run_network",
+]

@@ -24,6 +24,7 @@ from qmac.model.digits import (
     load_digits_data,
     load_float_cnn,
 )
+from qmac.model.network import ArrayOp, Network, TensorSpec
 
 __all__ = ["QuantLayer", "QuantCNN", "Runner", "quantize_cnn", "quantized_digits_cnn"]
 
@@ -151,6 +152,29 @@ class QuantCNN:
     @property
     def logits_zp(self) -> int:
         return self.layers[-1].y_zp
+
+    def to_network(self, name: str = "digits_cnn") -> Network:
+        """The network as a :class:`~qmac.model.network.Network`: input, then one array op per
+        layer (fc4 flattens its NHWC input), each writing a tensor named after the layer."""
+        tensors = [TensorSpec("input", (1, 8, 8, 1), "int8", self.input_scale, self.input_zp)]
+        ops, x = [], "input"
+        shape = (1, 8, 8, 1)
+        for ql in self.layers:
+            s = ql.spec
+            if s.op == "fully_connected":
+                shape = (1, s.cout)
+            else:
+                shape = (1, -(-shape[1] // s.stride), -(-shape[2] // s.stride), s.cout)
+            tensors.append(TensorSpec(s.name, shape, "int8", ql.y_scale, ql.y_zp))
+            ops.append(ArrayOp(
+                name=s.name, op=s.op, input=x, output=s.name, w=ql.w, bias=ql.bias, m0=ql.m0,
+                shift=ql.shift, x_zp=ql.x_zp, y_zp=ql.y_zp, act_min=ql.act_min,
+                act_max=ql.act_max, stride=(s.stride, s.stride),
+                padding="VALID" if s.op == "fully_connected" else "SAME",
+                a_bits=ql.a_bits, w_bits=ql.w_bits, out_bits=ql.out_bits,
+            ))
+            x = s.name
+        return Network(name, tensors, ops, ["input"], [x], source="qmac")
 
     def dequantize_logits(self, q: np.ndarray) -> np.ndarray:
         """Integer logits -> float64 logits (``(q - Z) * S``)."""
