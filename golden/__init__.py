@@ -21,6 +21,7 @@ from .geometry import (
     conv_output_size,
     im2col,
     normalize_padding,
+    reduction_length,
     resolve_padding,
 )
 from .layer import OPS, RANDOM_LAYER_DIMS, Layer, make_random_layer
@@ -64,6 +65,7 @@ __all__ = [
     "ConvGeometry",
     "conv_channels",
     "conv_geometry",
+    "reduction_length",
     "im2col",
     "conv_output_size",
     "resolve_padding",

@@ -14,6 +14,7 @@ import numpy as np
 from ._check import check_int, pair
 
 __all__ = [
+    "reduction_length",
     "ConvGeometry",
     "conv_channels",
     "conv_geometry",
@@ -256,3 +257,20 @@ def conv_geometry(
         (h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation
     )
     return ConvGeometry(n, h, w, cin, kh, kw, cout, oh, ow, groups)
+
+
+def reduction_length(op: str, w_shape: tuple[int, ...]) -> int:
+    """K of a layer: products summed into one accumulator, from its op and weight shape.
+
+    matmul ``(K, N)``; fully_connected ``(out, K)``; conv2d OHWI ``KH * KW * Cin/groups``;
+    depthwise ``(1, KH, KW, C*mult)``: ``KH * KW``.
+    """
+    if op == "matmul":
+        return int(w_shape[0])
+    if op == "fully_connected":
+        return int(w_shape[1])
+    if op == "conv2d":
+        return int(w_shape[1] * w_shape[2] * w_shape[3])
+    if op == "depthwise_conv2d":
+        return int(w_shape[1] * w_shape[2])
+    raise ValueError(f"op must be a layer op, not {op!r}")

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._check import check_bits, check_in_range, check_int, int_array, int_range, pair
 from .accwidth import max_product
-from .geometry import ConvGeometry, conv_geometry, normalize_padding
+from .geometry import ConvGeometry, conv_geometry, normalize_padding, reduction_length
 from .layers import ACCUMULATORS, requantize_output
 from .multiplier import SHIFT_MAX, SHIFT_MIN, quantize_multiplier, reduce_multiplier
 
@@ -162,13 +162,7 @@ class Layer:
     @property
     def k(self) -> int:
         """Reduction length: products summed into one accumulator."""
-        if self.op == "matmul":
-            return self.w.shape[0]
-        if self.op == "fully_connected":
-            return self.w.shape[1]
-        if self.op == "conv2d":
-            return self.w.shape[1] * self.w.shape[2] * self.w.shape[3]
-        return self.w.shape[1] * self.w.shape[2]
+        return reduction_length(self.op, self.w.shape)
 
     @property
     def geometry(self) -> ConvGeometry:

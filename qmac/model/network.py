@@ -133,13 +133,7 @@ class ArrayOp:
     @property
     def k(self) -> int:
         """Reduction length of one output (products per accumulator)."""
-        if self.op == "matmul":
-            return self.w.shape[0]
-        if self.op == "fully_connected":
-            return self.w.shape[1]
-        if self.op == "conv2d":
-            return int(np.prod(self.w.shape[1:]))
-        return self.w.shape[1] * self.w.shape[2]
+        return golden.reduction_length(self.op, self.w.shape)
 
 
 @dataclass(frozen=True, eq=False)

@@ -53,37 +53,25 @@ class QuantLayer:
     w_bits: int
     out_bits: int
 
+    def array_op(self, input: str = "x", output: str | None = None) -> ArrayOp:
+        """This layer as a network op reading tensor ``input`` (SAME padding; fc flattens)."""
+        s = self.spec
+        return ArrayOp(
+            name=s.name, op=s.op, input=input, output=output or s.name, w=self.w, bias=self.bias,
+            m0=self.m0, shift=self.shift, x_zp=self.x_zp, y_zp=self.y_zp, act_min=self.act_min,
+            act_max=self.act_max, stride=(s.stride, s.stride),
+            padding="VALID" if s.op == "fully_connected" else "SAME",
+            a_bits=self.a_bits, w_bits=self.w_bits, out_bits=self.out_bits,
+        )
+
     def to_layer(self, x: np.ndarray) -> golden.Layer:
         """The ``golden.Layer`` applying this layer to integer ``x`` (NHWC; flattened for fc)."""
-        x = np.asarray(x, dtype=np.int64)
-        if self.spec.op == "fully_connected":
-            x = x.reshape(len(x), -1)
-        s = self.spec.stride
-        return golden.Layer(
-            op=self.spec.op,
-            x=x,
-            w=self.w,
-            bias=self.bias,
-            m0=self.m0,
-            shift=self.shift,
-            x_zp=self.x_zp,
-            y_zp=self.y_zp,
-            act_min=self.act_min,
-            act_max=self.act_max,
-            stride=(s, s),
-            padding="VALID" if self.spec.op == "fully_connected" else "SAME",
-            dilation=(1, 1),
-            groups=1,
-            a_bits=self.a_bits,
-            w_bits=self.w_bits,
-            out_bits=self.out_bits,
-        )
+        return self.array_op().layer(x)
 
     @property
     def k(self) -> int:
         """Reduction length: products summed into one accumulator."""
-        s = self.spec
-        return s.kernel * s.kernel * (1 if s.op == "depthwise_conv2d" else s.cin)
+        return golden.reduction_length(self.spec.op, self.spec.w_shape)
 
     @property
     def multiplier(self) -> np.ndarray:
@@ -166,13 +154,7 @@ class QuantCNN:
             else:
                 shape = (1, -(-shape[1] // s.stride), -(-shape[2] // s.stride), s.cout)
             tensors.append(TensorSpec(s.name, shape, "int8", ql.y_scale, ql.y_zp))
-            ops.append(ArrayOp(
-                name=s.name, op=s.op, input=x, output=s.name, w=ql.w, bias=ql.bias, m0=ql.m0,
-                shift=ql.shift, x_zp=ql.x_zp, y_zp=ql.y_zp, act_min=ql.act_min,
-                act_max=ql.act_max, stride=(s.stride, s.stride),
-                padding="VALID" if s.op == "fully_connected" else "SAME",
-                a_bits=ql.a_bits, w_bits=ql.w_bits, out_bits=ql.out_bits,
-            ))
+            ops.append(ql.array_op(x))
             x = s.name
         return Network(name, tensors, ops, ["input"], [x], source="qmac")
 
