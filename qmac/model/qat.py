@@ -239,7 +239,7 @@ def train_qat(
     ema: float = 0.9,
     act_method: str = "mse",
     logits_method: str = "mse",
-    logits_ste: str = "inward",
+    logits_ste: str = "clipped",
     w_method: str = "minmax",
     percentile: float = 99.99,
     grid: int = QAT_GRID,

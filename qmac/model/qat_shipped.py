@@ -34,7 +34,7 @@ QAT_RECIPES: dict[int, dict] = {
     6: {"epochs": 3, "lr": 3e-4, "w_method": "minmax"},
     4: {"epochs": 10, "lr": 1e-3, "w_method": "minmax"},
     3: {"epochs": 10, "lr": 3e-3, "w_method": "mse"},
-    2: {"epochs": 20, "lr": 3e-3, "w_method": "mse"},
+    2: {"epochs": 10, "lr": 3e-3, "w_method": "mse", "grid": 100},
 }
 
 

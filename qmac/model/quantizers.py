@@ -27,6 +27,7 @@ from golden.calib_mse import DEFAULT_GRID
 __all__ = [
     "DEFAULT_GRID",
     "WEIGHT_METHODS",
+    "WEIGHT_SCALE_FLOOR",
     "weight_scale",
     "quantize_weights",
     "act_qparams",
@@ -36,6 +37,11 @@ __all__ = [
 
 #: Calibration of weight ranges: min/max (the DESIGN default) or the MSE search.
 WEIGHT_METHODS = ("minmax", "mse")
+#: No channel's weight scale is below this fraction of its layer's largest: a (nearly) dead
+#: channel, whose weights all round to 0 at that scale anyway, would otherwise get a scale near 0
+#: and a bias code b / (S_x S_w) beyond any accumulator (QAT's weight decay shrinks such
+#: channels to ~1e-10). The shipped float network's smallest ratio is 0.014, so PTQ never hits it.
+WEIGHT_SCALE_FLOOR = 1.0 / 128
 
 
 def _narrow(bits: int) -> int:
@@ -63,12 +69,14 @@ def weight_scale(
     Returns
     -------
     (C,) float64 ndarray, > 0
+        At least :data:`WEIGHT_SCALE_FLOOR` times the largest channel's scale.
     """
     bits = golden.check_bits("w_bits", bits)
     if not isinstance(method, str) or method not in WEIGHT_METHODS:
         raise ValueError(f"w_method must be one of {', '.join(WEIGHT_METHODS)}, not {method!r}")
     qp = golden.choose_qparams(w, bits, symmetric=True, axis=axis, method=method, grid=grid)
-    return np.asarray(qp.scale, dtype=np.float64).reshape(-1)
+    scale = np.asarray(qp.scale, dtype=np.float64).reshape(-1)
+    return np.maximum(scale, WEIGHT_SCALE_FLOOR * scale.max())
 
 
 def _bcast(scale: np.ndarray, ndim: int, axis: int) -> np.ndarray:

@@ -93,3 +93,17 @@ def test_bad_weight_method_and_width():
         Q.weight_scale(w, 4, 0, "kl")
     with pytest.raises(ValueError, match=r"^w_bits must be in \[2, 16\], not 1$"):
         Q.weight_scale(w, 1, 0)
+
+
+def test_a_dead_channel_gets_the_scale_floor():
+    """Weights of ~1e-10 (a channel QAT's weight decay has killed): the scale is floored at
+    WEIGHT_SCALE_FLOOR of the layer's largest, the weights round to 0 and the bias code stays
+    small, so an accumulator of the array's width can hold it."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(4, 3, 3, 1))
+    w[2] *= 1e-10
+    s = Q.weight_scale(w, 4, 0)
+    assert s[2] == pytest.approx(Q.WEIGHT_SCALE_FLOOR * s.max(), rel=1e-15)
+    assert np.array_equal(s[[0, 1, 3]], np.abs(w[[0, 1, 3]]).max(axis=(1, 2, 3)) / 7)
+    assert not Q.quantize_weights(w, s, 4, 0)[2].any()
+    assert abs(0.5 / (s[2] * 0.1)) < 2**16  # |bias| 0.5 at S_x 0.1 fits a 20-bit accumulator
