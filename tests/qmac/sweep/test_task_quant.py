@@ -14,7 +14,7 @@ def test_rows_follow_the_swept_width_and_list_every_method():
     r16 = task_quant.run({"a_bits": 16, "w_bits": 16, "n_test": None})
     assert r4["quant_out_bits"] == 4 and r16["quant_out_bits"] == 16
     assert r16["sqnr_db"] > r4["sqnr_db"] + 20
-    assert r16["max_abs_err"] < r4["max_abs_err"] / 10 and r16["rms_err"] < r4["rms_err"] / 10
+    assert r16["max_abs_err"] < r4["max_abs_err"] / 5 and r16["rms_err"] < r4["rms_err"] / 10
     assert "max_err_lsb" not in r4
     for m in METHODS:
         assert 0 < r4[f"int_accuracy_{m}"] <= 1 and r4[f"int_accuracy_stderr_{m}"] > 0
