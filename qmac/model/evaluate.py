@@ -19,6 +19,7 @@ import numpy as np
 import golden
 from qmac.model.digits import float_forward, load_digits_data, load_float_cnn
 from qmac.model.ptq import quantized_digits_cnn
+from qmac.model.qat_shipped import load_qat, qat_digits_cnn
 
 __all__ = ["METHODS", "predict", "count_ties", "binomial_stderr", "wilson_interval",
            "quantized_network", "evaluate_bits"]
@@ -74,8 +75,6 @@ def quantized_network(a_bits: int, w_bits: int, out_bits: int | None = None,
     out_bits = a_bits if out_bits is None else golden.check_bits("out_bits", out_bits)
     method = _check_method(method)
     if method == "qat":
-        from qmac.model.qat_shipped import load_qat, qat_digits_cnn
-
         return qat_digits_cnn(a_bits, w_bits, out_bits), load_qat(a_bits).model
     return quantized_digits_cnn(a_bits, w_bits, out_bits, method), load_float_cnn()
 
