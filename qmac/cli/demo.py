@@ -4,7 +4,9 @@ The N test images are batched into each layer, so a layer is one ``sim.run_layer
 is fed the RTL output of the previous one and its output is compared integer for integer with the
 golden model applied to that same input. Prints and writes (``DIR/demo.json`` or ``--json``,
 ``DIR/demo.html``): accuracies (float, integer golden, RTL), mismatches, cycles and utilization per
-layer, and the accuracy of the same network at 8/6/4/2 bits (golden). Exit code 1 on any mismatch.
+layer, and the accuracy of the same network at 8/6/4/3/2 bits (golden) under each calibration
+method and QAT (``bit_widths``: one row per width and method). ``--qat`` runs the shipped QAT
+network of the array's width instead of the post-training one. Exit code 1 on any mismatch.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ __all__ = ["add_arguments", "run", "config_from_args", "DEFAULT_IMAGES", "BIT_WI
 # 0 = the whole test split (397 images): about 75 s of CPU for the 4x4 default (measured), so a
 # cold-cache run (build included) stays well inside 5 minutes on 2 cores.
 DEFAULT_IMAGES = 0
-BIT_WIDTHS = (8, 6, 4, 2)
+BIT_WIDTHS = (8, 6, 4, 3, 2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--qat",
+        action="store_true",
+        help="run the quantization-aware-trained network of the array's width (a_bits = w_bits "
+        "= out_bits in 8, 6, 4, 3, 2) instead of the post-training quantized one",
+    )
 
 
 def _select_images(test: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -61,7 +69,7 @@ def _select_images(test: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qmac.model import digits, evaluate, ptq
+    from qmac.model import digits, evaluate, ptq, qat_shipped
 
     t_start = time.perf_counter()
     config = config_from_args(args)
@@ -72,7 +80,18 @@ def run(args: argparse.Namespace) -> int:
         )
     data = digits.load_digits_data()
     idx = _select_images(data.test, args.images, args.seed)
-    qnet = ptq.quantized_digits_cnn(config.a_bits, config.w_bits)
+    if args.qat:
+        if not config.a_bits == config.w_bits == config.out_bits or (
+            config.a_bits not in qat_shipped.QAT_WIDTHS
+        ):
+            raise ValueError(
+                "--qat needs a_bits = w_bits = out_bits in "
+                f"{', '.join(map(str, qat_shipped.QAT_WIDTHS))}, not a_bits={config.a_bits}, "
+                f"w_bits={config.w_bits}, out_bits={config.out_bits}"
+            )
+        qnet = qat_shipped.qat_digits_cnn(config.a_bits)
+    else:
+        qnet = ptq.quantized_digits_cnn(config.a_bits, config.w_bits)
     if qnet.acc_bits_needed() > config.acc_bits:
         raise ValueError(
             f"acc_bits must be at least {qnet.acc_bits_needed()} for this network at "
@@ -92,13 +111,12 @@ def run(args: argparse.Namespace) -> int:
 
     rtl_logits, layers, mismatches, build_s = _run_on_rtl(config, qnet, x_q, len(idx), args)
     rtl_run = evaluate.predict(rtl_logits)
-    bit_widths = [
-        evaluate.evaluate_bits(b, b, rounding=rounding, mult_bits=mult_bits) for b in BIT_WIDTHS
-    ]
+    bit_widths = _bit_width_rows(rounding, mult_bits)
     cycles = sum(ly["cycles"] for ly in layers)
     summary = {
         "config_name": config.name,
         "config": config.to_dict(),
+        "network": "qat" if args.qat else "ptq-minmax",
         "images": int(len(idx)),
         "seed": args.seed,
         "gaps": args.gaps,
@@ -124,6 +142,23 @@ def run(args: argparse.Namespace) -> int:
     _print_summary(summary)
     _write_outputs(args, summary, images, labels, rtl_run, test_y, golden_test)
     return 1 if mismatches else 0
+
+
+_BIT_WIDTH_KEYS = ("a_bits", "w_bits", "out_bits", "method", "n_test", "float_accuracy",
+                   "int_accuracy", "int_correct", "int_accuracy_stderr", "int_accuracy_ci95",
+                   "agreement", "ties", "sqnr_db", "max_abs_err", "rms_err")
+
+
+def _bit_width_rows(rounding: str, mult_bits: int) -> list[dict]:
+    """One row per (width in BIT_WIDTHS, method in evaluate.METHODS), golden model, test split."""
+    from qmac.model import evaluate
+
+    return [
+        {k: r[k] for k in _BIT_WIDTH_KEYS}
+        for b in BIT_WIDTHS
+        for r in (evaluate.evaluate_bits(b, b, rounding=rounding, mult_bits=mult_bits, method=m)
+                  for m in evaluate.METHODS)
+    ]
 
 
 def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
@@ -229,7 +264,8 @@ def _print_summary(s: dict) -> None:
     )
     print(f"  accuracy      test split ({a['n_test']})   images run ({s['images']})")
     print(f"  float         {a['float_test']:8.2%}            {a['float_run']:8.2%}")
-    print(f"  int{bits} golden   {a['golden_test']:8.2%}            {a['golden_run']:8.2%}")
+    kind = "QAT" if s["network"] == "qat" else "PTQ"
+    print(f"  int{bits} {kind} golden {a['golden_test']:6.2%}            {a['golden_run']:8.2%}")
     print(f"  RTL                                 {a['rtl_run']:8.2%}")
     print(
         f"  {'layer':6} {'op':17} {'MACs':>9} {'cycles':>8} {'ideal':>8} {'cyc/img':>8} "
@@ -249,11 +285,15 @@ def _print_summary(s: dict) -> None:
         f"  golden model at lower widths ({s['config']['rounding']} rounding, "
         f"{s['config']['mult_bits']}-bit multiplier, test split):"
     )
-    print("  bits (a=w)  float acc  int acc  SQNR dB  max err LSB  ties")
+    n = s["bit_widths"][0]["n_test"]
+    print(f"  (float {s['bit_widths'][0]['float_accuracy']:.2%}; ± is the binomial standard error, "
+          f"n = {n}; max err in float logit units)")
+    print("  bits (a=w)  method      int acc         SQNR dB  max |err|  ties")
     for b in s["bit_widths"]:
         print(
-            f"  {b['a_bits']:9d}  {b['float_accuracy']:9.2%}  {b['int_accuracy']:7.2%}  "
-            f"{b['sqnr_db']:7.1f}  {b['max_err_lsb']:11.1f}  {b['ties']:4d}"
+            f"  {b['a_bits']:9d}  {b['method']:10}  {b['int_accuracy']:7.2%} ± "
+            f"{100 * b['int_accuracy_stderr']:3.1f}  {b['sqnr_db']:7.1f}  {b['max_abs_err']:9.3f}"
+            f"  {b['ties']:4d}"
         )
     verdict = (
         "0 mismatches: RTL bit-exact with golden"

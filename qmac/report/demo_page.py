@@ -152,10 +152,11 @@ def render_demo_html(
         [
             b["a_bits"],
             b["w_bits"],
+            b.get("method", "minmax"),
             _pct(b["float_accuracy"]),
-            _pct(b["int_accuracy"]),
+            _pct(b["int_accuracy"]) + f" ± {100 * b.get('int_accuracy_stderr', 0.0):.1f}",
             b["sqnr_db"],
-            b["max_err_lsb"],
+            b["max_abs_err"],
             b["ties"],
         ]
         for b in s["bit_widths"]
@@ -218,7 +219,16 @@ utilization = MACs / (rows·cols·cycles).</p>
 <h2>Lower bit widths (golden model, test split, {rnd} rounding, {mb}-bit multiplier)</h2>
 {
         _table(
-            ["a_bits", "w_bits", "float acc", "int acc", "SQNR (dB)", "max err (LSB)", "ties"],
+            [
+                "a_bits",
+                "w_bits",
+                "method",
+                "float acc",
+                "int acc (± binomial SE)",
+                "SQNR (dB)",
+                "max |logit err|",
+                "ties",
+            ],
             bit_rows,
         )
     }

@@ -149,9 +149,9 @@ def _error_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
     )
     _plot(
         axes[0][1],
-        _series(ok, by_w, lambda r: r["a_bits"], lambda r: r["max_err_lsb"]),
+        _series(ok, by_w, lambda r: r["a_bits"], lambda r: r["max_abs_err"]),
         xlabel="a_bits",
-        ylabel="max |error| (logit LSB)",
+        ylabel="max |logit error| (float logit units)",
         xticks=bits,
     )
     acc = _series(ok, by_w, lambda r: r["a_bits"], lambda r: 100 * r["int_accuracy"])

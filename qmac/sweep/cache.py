@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hw.sources import PACKAGES, sources_hash
 from qmac.model.digits import DATA_PATH
+from qmac.model.qat_shipped import QAT_PATH
 from qmac.sweep.tasks import KINDS
 
 __all__ = ["task_sources_hash", "task_key", "store", "load_cached"]
@@ -49,7 +50,7 @@ def task_sources_hash(kind: str, design: str | None = None) -> str:
         modules += more
         extra += files
     if kind == "quant":
-        extra.append(DATA_PATH)
+        extra += [DATA_PATH, QAT_PATH]
     return sources_hash(modules, extra=extra)[:16]
 
 

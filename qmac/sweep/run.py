@@ -65,7 +65,9 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
             ident = {"config": cfg, "workload": spec.workload, "seed": spec.seed}
             shared.append(add("sim", ident, dict(ident)))
         if spec.with_quant_error:
-            ident = {"a_bits": cfg["a_bits"], "w_bits": cfg["w_bits"], "n_test": opts["n_test"]}
+            # inter-layer tensors follow a_bits unless out_bits is swept (d holds only axes)
+            ident = {"a_bits": cfg["a_bits"], "w_bits": cfg["w_bits"],
+                     "out_bits": d.get("out_bits"), "n_test": opts["n_test"]}
             shared.append(add("quant", ident, dict(ident)))
         for t in spec.targets or [None]:
             keys = list(shared)

@@ -89,11 +89,37 @@ def test_demo_chains_layers_and_reports(monkeypatch, tmp_path, capsys):
     assert len(calls) == 4 and calls[0].x.shape == (5, 8, 8, 1) and calls[3].x.shape == (5, 256)
     assert set(s["image_indices"]) <= set(data.test.tolist()) and len(s["image_indices"]) == 5
     assert s["cycles"] == 4000 and s["cycles_per_image"] == 800
-    assert [b["a_bits"] for b in s["bit_widths"]] == [8, 6, 4, 2]
+    assert [(b["a_bits"], b["method"]) for b in s["bit_widths"]] == [
+        (b, m) for b in (8, 6, 4, 3, 2) for m in evaluate.METHODS
+    ]
+    row = s["bit_widths"][0]
+    assert {"w_bits", "int_accuracy", "float_accuracy", "n_test", "int_accuracy_stderr"} <= set(row)
+    assert s["network"] == "ptq-minmax"
     assert s["accuracy"]["golden_test"] == evaluate.evaluate_bits(8, 8)["int_accuracy"]
     out = capsys.readouterr().out
     assert "0 mismatches" in out and "conv2" in out
     assert (tmp_path / "demo.html").stat().st_size > 5000
+
+
+def test_demo_qat_runs_the_qat_network(monkeypatch, tmp_path):
+    calls = _fake_sim(monkeypatch)
+    code = main(["demo", "--images", "3", "--preset", "int4-4x4", "--qat", "-o", str(tmp_path),
+                 "--no-progress"])
+    assert code == 0
+    s = json.loads((tmp_path / "demo.json").read_text())
+    from qmac.model import qat_shipped
+
+    q = qat_shipped.qat_digits_cnn(4)
+    assert s["network"] == "qat" and np.array_equal(calls[0].w, q.layers[0].w)
+    assert not np.array_equal(calls[0].w, ptq.quantized_digits_cnn(4, 4).layers[0].w)
+
+
+def test_demo_qat_needs_a_shipped_width(monkeypatch, tmp_path, capsys):
+    _fake_sim(monkeypatch)
+    code = main(["demo", "--qat", "--a-bits", "5", "--w-bits", "5", "--out-bits", "5",
+                 "-o", str(tmp_path), "--no-progress"])
+    assert code != 0
+    assert "--qat needs a_bits = w_bits = out_bits in 8, 6, 4, 3, 2" in capsys.readouterr().err
 
 
 def test_demo_exits_nonzero_on_a_mismatch(monkeypatch, tmp_path, capsys):

@@ -302,3 +302,63 @@ def test_predict_breaks_ties_to_lowest_index():
     logits = np.array([[1, 5, 5, 0], [3, 2, 3, 3], [0, 0, 0, 1]])
     assert evaluate.predict(logits).tolist() == [1, 0, 3]
     assert evaluate.count_ties(logits) == 2
+
+
+def test_evaluate_bits_error_in_float_units_and_uncertainty():
+    r = evaluate.evaluate_bits(4, 4)
+    assert r["out_bits"] == 4 and r["method"] == "minmax" and "max_err_lsb" not in r
+    n, k = r["n_test"], r["int_correct"]
+    assert r["int_accuracy"] == k / n
+    assert r["int_accuracy_stderr"] == pytest.approx(np.sqrt(k / n * (1 - k / n) / n), rel=1e-12)
+    lo, hi = r["int_accuracy_ci95"]
+    assert lo < r["int_accuracy"] < hi and hi - lo < 5 * r["int_accuracy_stderr"]
+    assert set(r["layer_sqnr_db"]) == {s.name for s in digits.ARCH}
+    # logits error in logit units: dequantized integer logits vs float logits, by hand
+    data, model = digits.load_digits_data(), digits.load_float_cnn()
+    q = ptq.quantized_digits_cnn(4, 4)
+    x = data.images[data.test]
+    deq = q.dequantize_logits(q.forward(q.quantize_input(x)))
+    err = np.abs(deq - digits.float_forward(model, x))
+    assert r["max_abs_err"] == err.max() and r["rms_err"] == pytest.approx(np.sqrt(np.mean(err**2)))
+    # at 16 bits every tensor is 16 bits wide: the error in float units shrinks (the max less:
+    # test activations beyond the calibration range are clipped at any width)
+    r16 = evaluate.evaluate_bits(16, 16)
+    assert r16["out_bits"] == 16 and r16["rms_err"] < r["rms_err"] / 10
+    assert r16["max_abs_err"] < r["max_abs_err"] / 5
+
+
+def test_evaluate_bits_methods_and_out_bits():
+    rows = {m: evaluate.evaluate_bits(3, 3, method=m) for m in evaluate.METHODS}
+    assert {m: r["method"] for m, r in rows.items()} == {m: m for m in evaluate.METHODS}
+    assert len({r["int_accuracy"] for r in rows.values()}) > 1  # the methods differ
+    r = evaluate.evaluate_bits(8, 8, out_bits=4)
+    assert r["out_bits"] == 4 and r["a_bits"] == 8
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "msg"),
+    [
+        ({"method": "kl"}, ValueError, r"^method must be one of minmax, percentile, entropy, mse, "
+                                       r"qat, not 'kl'$"),
+        ({"method": 3}, TypeError, r"^method must be a str, not 3$"),
+        ({"out_bits": 1}, ValueError, r"^out_bits must be in \[2, 16\], not 1$"),
+        ({"method": "qat", "out_bits": 4}, ValueError, r"^QAT networks are trained with a_bits"),
+    ],
+)
+def test_evaluate_bits_rejects_bad_method_and_width(kwargs, exc, msg):
+    with pytest.raises(exc, match=msg):
+        evaluate.evaluate_bits(8, 8, **kwargs)
+
+
+def test_quantize_cnn_rejects_bad_calibration(model, data):
+    calib = data.images[data.calib]
+    with pytest.raises(ValueError, match=r"^calib_images must hold at least one image"):
+        ptq.quantize_cnn(model, calib[:0])
+    with pytest.raises(ValueError, match=r"^percentile must be in \(0, 100\], not 0$"):
+        ptq.quantize_cnn(model, calib, method="percentile", percentile=0)
+    with pytest.raises(ValueError, match=r"^method must be one of minmax, percentile, entropy, "):
+        ptq.quantize_cnn(model, calib, method="max")
+    with pytest.raises(ValueError, match=r"^a_bits must be in \[2, 16\], not 17$"):
+        ptq.quantize_cnn(model, calib, a_bits=17)
+    with pytest.raises(ValueError, match=r"^tensor_bits must have 5 entries"):
+        ptq.quantize_cnn(model, calib, tensor_bits=[8, 8])
