@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qmac.cnn import load_digits_images, make_split
+from qmac.model.digits import load_digits_images, make_split
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "examples" / "models"
 MANIFEST = json.loads((MODELS_DIR / "models.json").read_text())["models"]
