@@ -1,8 +1,8 @@
 """scikit-learn's bundled digits with qmac's fixed split, for the example-model scripts.
 
-The split is the one of ``qmac.model.digits.make_split`` (stratified 1200 train / 200 calibration / 397
-test, ``random_state=0``), repeated here so that the model scripts run in their own venv
-without qmac installed. Pixels are scaled from 0..16 to [0, 1] as in ``qmac.model.digits``.
+The split is the one of ``qmac.model.digits.make_split`` (stratified 1200 train / 200
+calibration / 397 test, ``random_state=0``), repeated here so that the model scripts run in their
+own venv without qmac installed. Pixels are scaled from 0..16 to [0, 1] as in ``qmac.model.digits``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Digits:
 
 
 def load_digits_split() -> Digits:
-    """Load the digits and split them exactly as ``qmac.model.digits.make_split(labels, seed=0)``."""
+    """Load the digits and split them as ``qmac.model.digits.make_split(labels, seed=0)``."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
