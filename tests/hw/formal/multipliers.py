@@ -26,8 +26,8 @@ class MulCell:
     a_width, b_width, y_width : int
         Operand and result widths of the ``$mul`` cell.
     signed : bool
-        Yosys' rule: the product is signed only if both A_SIGNED and B_SIGNED are set; then both
-        operands are sign-extended, else both zero-extended.
+        A_SIGNED (equal to B_SIGNED: cells that mix them are refused): both operands and the
+        result are signed, or all unsigned.
     """
 
     index: int
@@ -68,7 +68,8 @@ def abstract_multipliers(rtlil_text: str, module: str) -> tuple[str, list[MulCel
     Raises
     ------
     ValueError
-        If the module is missing or another module of the design holds a ``$mul``.
+        If the module is missing, another module of the design holds a ``$mul``, or a ``$mul``
+        has operands of different signedness.
     """
     head = f"module \\{module}\n"
     start = rtlil_text.find(head)
@@ -86,6 +87,10 @@ def abstract_multipliers(rtlil_text: str, module: str) -> tuple[str, list[MulCel
         indent, text = match.group(1), match.group(3)
         params = dict(_PARAM_RE.findall(text))
         conns = dict(_CONNECT_RE.findall(text))
+        if params["A_SIGNED"] != params["B_SIGNED"]:
+            # Yosys reads such a cell by A_SIGNED alone; refuse rather than guess the operands'
+            # values (a wrong reading would make the consistency assumptions false).
+            raise ValueError(f"$mul {match.group(2)} has A_SIGNED != B_SIGNED")
         k = len(cells)
         cell = MulCell(
             index=k,

@@ -102,6 +102,8 @@ def write_job(
     product: str = "abstract",
     solver: str = "boolector",
     timeout: int | None = None,
+    mode: str | None = None,
+    concrete: bool = False,
 ) -> tuple[Path, list[MulCell]]:
     """Write the files of one proof into ``workdir``; return the .sby path and the cut cells.
 
@@ -110,12 +112,17 @@ def write_job(
     workdir : Path
         Created if missing.
     unit : Requant (or a component with its ports, ``config`` and ``latency``)
-        The unit under proof; ``config.rounding`` selects the spec's mode.
+        The unit under proof.
     product : {"abstract", "wide"}
         How the spec's product is formed and whether the unit's multipliers are cut (top.py).
     solver : {"boolector", "z3"}
     timeout : int, optional
         Seconds after which sby gives up (status TIMEOUT).
+    mode : str, optional
+        The spec's rounding mode; default ``unit.config.rounding``.
+    concrete : bool
+        With ``product="abstract"``, also assume the spec's partial products true (top.py), so
+        that a counterexample is real; for confirming failures.
 
     Raises
     ------
@@ -123,8 +130,9 @@ def write_job(
         For an unknown mode, product or solver, or a latency that is not a positive int.
     """
     config = unit.config
-    if config.rounding not in SPEC_MODES:
-        raise ValueError(f"rounding {config.rounding!r} has no spec; known: {SPEC_MODES}")
+    mode = config.rounding if mode is None else mode
+    if mode not in SPEC_MODES:
+        raise ValueError(f"mode {mode!r} has no spec; known: {', '.join(SPEC_MODES)}")
     if product not in PRODUCTS:
         raise ValueError(f"product must be one of {PRODUCTS}, not {product!r}")
     if solver not in SOLVERS:
@@ -145,7 +153,7 @@ def write_job(
     (workdir / "requant_dut.il").write_text(flat)
     shutil.copy(SPEC_FILE, workdir / "requant_spec.v")
     (workdir / "requant_formal.v").write_text(
-        top_verilog(config, latency, cells if product == "abstract" else None)
+        top_verilog(config, latency, cells if product == "abstract" else None, mode, concrete)
     )
     sby = workdir / "requant.sby"
     sby.write_text(_sby_text(solver, latency + 1, timeout))

@@ -158,11 +158,24 @@ def _dut_apps(cells: list[MulCell]) -> list[_App]:
     ]
 
 
-def _abstraction(dut: list[_App], spec: list[_App], latency: int) -> list[str]:
+def _abstraction(dut: list[_App], spec: list[_App], latency: int, concrete: bool) -> list[str]:
     """Range and consistency assumptions of the multiplier abstraction (module docstring)."""
     width = 1 + max(max(a.a_width, a.b_width) for a in dut + spec)
     y_width = 1 + max(a.y_width for a in dut + spec)
-    lines = ["    // Multiplier abstraction: ranges."]
+    lines = []
+    if concrete:
+        lines.append("    // The spec's partial products are true products (counterexamples only).")
+        for app in spec:
+            factors = [
+                f"$signed({_ext(name, w, s, y_width)})"
+                for name, w, s in ((app.a, app.a_width, app.a_signed),
+                                   (app.b, app.b_width, app.b_signed))
+            ]
+            lines.append(
+                f"    always @* assume ($signed({_ext(app.y, app.y_width, app.y_signed, y_width)})"
+                f" == {factors[0]} * {factors[1]});"
+            )
+    lines.append("    // Multiplier abstraction: ranges.")
     for app in dut + spec:
         if app.exact:
             lo, hi = app.product_range()
@@ -202,25 +215,36 @@ def _abstraction(dut: list[_App], spec: list[_App], latency: int) -> list[str]:
                 valid = "1'b1" if d == 0 else f"age[{d - 1}]"
                 lines.append(
                     f"    always @* if ({valid} && (({ua} == {ha} && {ub} == {hb}) || "
-                    f"({ua} == {hb} && {ub} == {ha}))) assume ({uy} == {hy});  // mul{k}, pp{j}, d={d}"
+                    f"({ua} == {hb} && {ub} == {ha}))) assume ({uy} == {hy});"
+                    f"  // mul{k}, pp{j}, d={d}"
                 )
     return lines
 
 
 def top_verilog(
-    config: ArrayConfig, latency: int, cells: list[MulCell] | None
+    config: ArrayConfig,
+    latency: int,
+    cells: list[MulCell] | None,
+    mode: str | None = None,
+    concrete: bool = False,
 ) -> str:
     """Verilog module ``requant_formal`` (the harness), see the module docstring.
 
     Parameters
     ----------
     config : ArrayConfig
-        Widths and ``rounding`` (the spec's MODE).
+        Widths, and ``rounding``: the spec's MODE unless ``mode`` is given.
     latency : int
         The unit's ``latency``.
     cells : list of MulCell, or None
         The multipliers cut out of the unit (``product="abstract"``), or None to keep them and
         give the spec one wide ``*`` (``product="wide"``).
+    mode : str, optional
+        The spec's rounding mode, if not ``config.rounding``.
+    concrete : bool
+        With ``cells``: also assume that the spec's partial products are the true products, so
+        that a counterexample is one of the real unit (the abstraction alone lets the solver pick
+        any consistent products). Sound either way; used to confirm failures.
     """
     a, b, o, s = config.acc_bits, config.mult_bits, config.out_bits, config.shift_bits
     p_bits = a + 1 + b
@@ -240,7 +264,7 @@ def top_verilog(
                 f".mul{cell.index}_y({app.y})",
             ]
         body += product_lines
-        body += _abstraction(dut, spec, latency)
+        body += _abstraction(dut, spec, latency, concrete)
     extra = "".join(f", {p}" for p in mul_ports)
     body_text = "\n".join(body)
     return f"""\
@@ -280,7 +304,7 @@ module requant_formal (input clk);
 {body_text}
     wire signed [{o - 1}:0] want;
     requant_spec #(
-        .ACC_BITS({a}), .MULT_BITS({b}), .OUT_BITS({o}), .MODE("{config.rounding}")
+        .ACC_BITS({a}), .MULT_BITS({b}), .OUT_BITS({o}), .MODE("{mode or config.rounding}")
     ) spec (
         .prod(prod), .shift(i_shift), .y_zp(i_y_zp), .act_min(i_act_min),
         .act_max(i_act_max), .out(want)
