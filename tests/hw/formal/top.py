@@ -49,8 +49,13 @@ the abstract system: a pass proves unit = spec(sum of the true chunk products). 
 ``product_lemma.py`` proves that this sum equals ``(acc + bias) * m0`` for all operands, so the
 two compose to unit = spec((acc + bias) * m0), the contract. The solver never sees a
 multiplication. If the unit's multipliers stop matching the plan's chunks, their results are left
-unconstrained and the proof fails (a spurious counterexample, which ``runner.replay`` exposes as
-such), never passes wrongly.
+unconstrained and the proof fails (a spurious counterexample, which ``counterexample.replay``
+exposes as such), never passes wrongly.
+
+Because the abstraction lets the solver choose any consistent products, a counterexample of it
+need not be one of the real unit. ``concrete=True`` adds the (true) assumption that the spec's
+partial products are the products, so that a failure comes with real inputs; the mutant tests
+use it and replay the inputs on the unit.
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ from hw.requant_plan import chunk_lsbs
 
 from .multipliers import MulCell
 
-__all__ = ["chunks", "top_verilog", "product_verilog"]
+__all__ = ["chunks", "top_verilog"]
 
 
 def chunks(width: int) -> list[tuple[int, int, bool]]:
@@ -121,17 +126,12 @@ def _signed_literal(value: int, width: int) -> str:
     return f"-{width}'sd{-value}" if value < 0 else f"{width}'sd{value}"
 
 
-def product_verilog(acc_bits: int, mult_bits: int) -> list[str]:
-    """Verilog lines of the spec's partial products (free) and their sum ``prod``.
-
-    Returns lines declaring ``spec_pp<i>_<j>_{a,b,y}`` for every chunk pair and ``prod`` =
-    their sum, each term shifted to its place, in ``acc_bits + 1 + mult_bits`` bits (the sum of
-    the true products is the exact product, which fits).
-    """
-    return _spec_apps(acc_bits, mult_bits)[1]
-
-
 def _spec_apps(acc_bits: int, mult_bits: int) -> tuple[list[_App], list[str]]:
+    """The spec's partial products (free values) of every chunk pair, and ``prod``, their sum.
+
+    Each term is shifted to its place and the sum taken in ``acc_bits + 1 + mult_bits`` bits;
+    with true products it is the exact product (``product_lemma.py``).
+    """
     x_bits, p_bits = acc_bits + 1, acc_bits + 1 + mult_bits
     apps, lines, terms = [], [], []
     for i, (la, wa, sa) in enumerate(chunks(x_bits)):
