@@ -87,6 +87,7 @@ class OnnxGraph:
         self.opset = opset
         self.name = name
         self.nodes = list(self.graph.node)
+        self._index = {id(n): i for i, n in enumerate(self.nodes)}
         self.consts: dict[str, np.ndarray] = {
             t.name: numpy_helper.to_array(t) for t in self.graph.initializer
         }
@@ -125,6 +126,10 @@ class OnnxGraph:
                 return np.asarray(list(helper.get_attribute_value(a)))
         raise OnnxImportError(f"{node_label(node)}: unsupported Constant attribute")
 
+    def label(self, node) -> str:
+        """How messages name ``node``: op type, name and index in the graph."""
+        return node_label(node, self._index.get(id(node)))
+
     # ---- tensors ------------------------------------------------------------------------
     def is_const(self, name: str) -> bool:
         return name in self.consts
@@ -132,7 +137,7 @@ class OnnxGraph:
     def const(self, name: str, what: str, node=None) -> np.ndarray:
         """The constant ``name`` (an initializer or a Constant's output), else an error."""
         if name not in self.consts:
-            where = f"{node_label(node)}: " if node is not None else ""
+            where = f"{self.label(node)}: " if node is not None else ""
             raise OnnxImportError(f"{where}{what} {name!r} must be a constant (an initializer)")
         return self.consts[name]
 
@@ -158,7 +163,7 @@ class OnnxGraph:
         if name in self.consts:
             return tuple(self.consts[name].shape)
         shape = self._types.get(name, (0, None))[1]
-        where = f"{node_label(node)}: " if node is not None else ""
+        where = f"{self.label(node)}: " if node is not None else ""
         if shape is None:
             raise OnnxImportError(f"{where}tensor {name!r} has no known shape (run "
                                   "onnx.shape_inference or export with static shapes)")

@@ -126,11 +126,11 @@ class _Importer:
             if name in self.g.inputs and self.g.dtype(name) == q.dtype:
                 self._spec(name, self.g.shape(name, node), q.dtype, q)  # a quantized input
             else:
-                raise OnnxImportError(f"{node_label(node, self.index)}: input {name!r} is not a "
+                raise OnnxImportError(f"{self.g.label(node)}: input {name!r} is not a "
                                       "quantized tensor of the network")
         have = self.quant[name]
         if (have.scale, have.zero_point, have.dtype) != (q.scale, q.zero_point, q.dtype):
-            raise OnnxImportError(f"{node_label(node, self.index)}: reads {name!r} as {q}, but it "
+            raise OnnxImportError(f"{self.g.label(node)}: reads {name!r} as {q}, but it "
                                   f"was quantized as {have}")
         return QTensor(name, q)
 
@@ -139,7 +139,7 @@ class _Importer:
         t = self.alias.get(t, t)
         _, dq = self.g.producer_of(t)
         if dq is None or dq.op_type != "DequantizeLinear" or self.g.is_const(dq.input[0]):
-            label = node_label(node, self.index)
+            label = self.g.label(node)
             if t in self.quant:
                 raise OnnxImportError(f"{label}: reads the quantized tensor {t!r} directly; "
                                       "a QDQ op needs a DequantizeLinear before it")
@@ -153,7 +153,11 @@ class _Importer:
         """(int weights, per-channel scales) behind the float weight input ``t`` of a QDQ op."""
         _, dq = self.g.producer_of(t)
         if dq is None or dq.op_type != "DequantizeLinear" or not self.g.is_const(dq.input[0]):
-            raise OnnxImportError(f"{node_label(node, self.index)}: weights {t!r} must be a "
+            if self.g.is_const(t):
+                raise OnnxImportError(f"{self.g.label(node)} computes in float: its "
+                                      f"weights {t!r} are {self.g.dtype(t)}, not a "
+                                      "DequantizeLinear of int8 weights")
+            raise OnnxImportError(f"{self.g.label(node)}: weights {t!r} must be a "
                                   "DequantizeLinear of an int8 initializer")
         dq_axis = int(self.g.attrs(dq).get("axis", 1))
         w = self.g.const(dq.input[0], "weights", dq)
@@ -161,7 +165,7 @@ class _Importer:
             dq_axis += w.ndim
         scale = self.g.const(dq.input[1], "weight scale", dq)
         if scale.size > 1 and dq_axis != axis:
-            raise OnnxImportError(f"{node_label(node, self.index)}: weights {dq.input[0]!r} are "
+            raise OnnxImportError(f"{self.g.label(node)}: weights {dq.input[0]!r} are "
                                   f"quantized along axis {dq_axis}, not the output-channel "
                                   f"axis {axis}")
         zp = dq.input[2] if len(dq.input) > 2 else None
@@ -173,7 +177,7 @@ class _Importer:
             return bias_values(self.g, None, x.q, w_scale, node)
         _, dq = self.g.producer_of(t)
         if dq is None or dq.op_type != "DequantizeLinear" or not self.g.is_const(dq.input[0]):
-            raise OnnxImportError(f"{node_label(node, self.index)}: bias {t!r} must be a "
+            raise OnnxImportError(f"{self.g.label(node)}: bias {t!r} must be a "
                                   "DequantizeLinear of an int32 initializer")
         zp = dq.input[2] if len(dq.input) > 2 else None
         return bias_values(self.g, dq.input[0], x.q, w_scale, node, dq.input[1], zp)
@@ -192,16 +196,17 @@ class _Importer:
     def _qdq_out(self, t: str, node, shape: tuple) -> tuple[QTensor, tuple | None]:
         """The QuantizeLinear after the float output ``t`` (through one Relu/Clip, folded)."""
         clip = None
-        label = node_label(node, self.index)
+        label = self.g.label(node)
         users = self.g.consumers_of(t)
-        if len(users) == 1 and self.g.node(users[0]).op_type in ("Relu", "Clip"):
+        if len(users) == 1 and self.g.node(users[0]).op_type in ("Relu", "Clip") \
+                and users[0] not in self.done:
             act = self.g.node(users[0])
             clip = self._clip_bounds(act)
             self.done.add(users[0])
             t, users = act.output[0], self.g.consumers_of(act.output[0])
         if len(users) != 1 or self.g.node(users[0]).op_type != "QuantizeLinear" \
                 or t in self.g.outputs:
-            found = ", ".join(node_label(self.g.node(u), u) for u in users) or "none"
+            found = ", ".join(self.g.label(self.g.node(u)) for u in users) or "none"
             raise OnnxImportError(f"{label}: its output {t!r} must go to exactly one "
                                   f"QuantizeLinear (the array's output is quantized); consumers: "
                                   f"{found}")
@@ -232,6 +237,9 @@ class _Importer:
             raise OnnxImportError("float-only model: it has no QuantizeLinear or QLinear op; "
                                   "qmac runs int8/uint8 models (quantize it with "
                                   "onnxruntime.quantization.quantize_static, QDQ or QOperator)")
+        for name in g.inputs:
+            if g.dtype(name) == "float32":
+                self._spec(name, g.shape(name), "float32")
         for i, node in enumerate(g.nodes):
             self.index = i
             if i in self.done:
@@ -264,7 +272,8 @@ class _Importer:
                              node, "output")
         y = node.output[0]
         _, prod = self.g.producer_of(x)
-        if x in self.g.inputs:
+        x = self.alias.get(x, x)
+        if x in self.g.inputs or (x in self.specs and self.specs[x].dtype == "float32"):
             self._spec(x, self.g.shape(x, node), "float32")
             self._spec(y, self._shape(x), q.dtype, q)
             self.ops.append(ops.quantize_op(self._name(node), x, QTensor(y, q)))
@@ -274,7 +283,7 @@ class _Importer:
             self._spec(y, self._shape(src.name), q.dtype, q)
             self.ops.append(ops.requantize_op(self._name(node), src, QTensor(y, q)))
         else:
-            raise OnnxImportError(f"{node_label(node, self.index)} quantizes {x!r}, a float "
+            raise OnnxImportError(f"{self.g.label(node)} quantizes {x!r}, a float "
                                   "tensor computed by no supported quantized op")
 
     def dequantize_linear(self, node) -> None:
@@ -296,10 +305,10 @@ class _Importer:
         w_shape = self._weight_shape(node, node.input[1])
         w, ws = self._qdq_weight(node.input[1], node, 0, w_shape[0])
         b = self._qdq_bias(node.input[2] if len(node.input) > 2 else None, node, x, ws)
-        out_shape = ops.conv_output_shape(node, attrs, x_shape, w.shape)
+        out_shape = ops.conv_output_shape(self.g.label(node), attrs, x_shape, w.shape)
         y, clip = self._qdq_out(node.output[0], node, out_shape)
-        self.ops.append(ops.conv_op(self._name(node), node, attrs, x, x_shape, w, ws, b, y, clip,
-                                    self._m0_shift(x, ws, y)))
+        self.ops.append(ops.conv_op(self._name(node), self.g.label(node), attrs, x, x_shape, w,
+                                    ws, b, y, clip, self._m0_shift(x, ws, y)))
 
     def _weight_shape(self, node, t: str) -> tuple:
         """Shape of the (dequantized) weight tensor ``t``: its int8 initializer's."""
@@ -310,22 +319,22 @@ class _Importer:
     def qlinear_conv(self, node) -> None:
         attrs = self.g.attrs(node)
         if attrs.get("channels_last", 0):
-            raise OnnxImportError(f"{node_label(node, self.index)}: channels_last is not "
+            raise OnnxImportError(f"{self.g.label(node)}: channels_last is not "
                                   "supported")
         x = self._qop_in(node, node.input[0], node.input[1], node.input[2])
         x_shape = self._shape(x.name)
         cout = self.g.shape(node.input[3], node)[0]
         w, ws = weight_values(self.g, node.input[3], node.input[4], node.input[5], node, 0, cout)
         b = bias_values(self.g, node.input[8] if len(node.input) > 8 else None, x.q, ws, node)
-        out_shape = ops.conv_output_shape(node, attrs, x_shape, w.shape)
+        out_shape = ops.conv_output_shape(self.g.label(node), attrs, x_shape, w.shape)
         y = self._qop_out(node, node.output[0], node.input[6], node.input[7], out_shape)
-        self.ops.append(ops.conv_op(self._name(node), node, attrs, x, x_shape, w, ws, b, y, None,
-                                    self._m0_shift(x, ws, y)))
+        self.ops.append(ops.conv_op(self._name(node), self.g.label(node), attrs, x, x_shape, w,
+                                    ws, b, y, None, self._m0_shift(x, ws, y)))
 
     def _fc_weights(self, node, w_name: str, trans_b: bool, qdq: bool, scale=None, zp=None):
         shape = self._weight_shape(node, w_name)
         if len(shape) != 2:
-            raise OnnxImportError(f"{node_label(node, self.index)}: weights {w_name!r} must be "
+            raise OnnxImportError(f"{self.g.label(node)}: weights {w_name!r} must be "
                                   f"2-D, not {shape}")
         axis = 0 if trans_b else 1
         if qdq:
@@ -337,7 +346,7 @@ class _Importer:
     def _check_k(self, node, x: QTensor, w_out_in: np.ndarray) -> None:
         k = self._shape(x.name)[-1]
         if w_out_in.shape[1] != k:
-            raise OnnxImportError(f"{node_label(node, self.index)}: weights {w_out_in.shape} "
+            raise OnnxImportError(f"{self.g.label(node)}: weights {w_out_in.shape} "
                                   f"(out, in) do not fit input features {k}")
 
     def _fc_shape(self, x: QTensor, w_out_in: np.ndarray) -> tuple:
@@ -345,14 +354,14 @@ class _Importer:
 
     def _check_fc_input(self, node, x: QTensor) -> None:
         if len(self.specs[x.name].shape) != 2:
-            raise OnnxImportError(f"{node_label(node, self.index)}: input {x.name!r} must be 2-D "
+            raise OnnxImportError(f"{self.g.label(node)}: input {x.name!r} must be 2-D "
                                   f"(batch, features), not {self.specs[x.name].shape}")
 
     def _gemm_attrs(self, node) -> bool:
         a = self.g.attrs(node)
         if a.get("transA", 0) or float(a.get("alpha", 1.0)) != 1.0 \
                 or float(a.get("beta", 1.0)) != 1.0:
-            raise OnnxImportError(f"{node_label(node, self.index)}: only transA=0, alpha=1, "
+            raise OnnxImportError(f"{self.g.label(node)}: only transA=0, alpha=1, "
                                   "beta=1 are supported")
         return bool(a.get("transB", 0))
 
@@ -378,7 +387,7 @@ class _Importer:
     def qgemm(self, node) -> None:
         trans_b = self._gemm_attrs(node)
         if len(node.input) < 8 or not node.input[7]:
-            raise OnnxImportError(f"{node_label(node, self.index)}: a QGemm with a float output "
+            raise OnnxImportError(f"{self.g.label(node)}: a QGemm with a float output "
                                   "(no y_scale) is not supported")
         x = self._qop_in(node, node.input[0], node.input[1], node.input[2])
         self._check_fc_input(node, x)
@@ -406,26 +415,27 @@ class _Importer:
             return sa
         if int(np.prod(sa)) == 1:
             return sb
-        raise OnnxImportError(f"{node_label(node, self.index)}: inputs of shapes {sa} and {sb}: "
+        raise OnnxImportError(f"{self.g.label(node)}: inputs of shapes {sa} and {sb}: "
                               "only equal shapes (or a single value) are supported")
 
     def add(self, node) -> None:
         a, b = self._qdq_in(node.input[0], node), self._qdq_in(node.input[1], node)
         shape = self._check_add_shapes(node, a, b)
         y, clip = self._qdq_out(node.output[0], node, shape)
-        self.ops.append(ops.add_op(self._name(node), node, a, b, y, clip))
+        self.ops.append(ops.add_op(self._name(node), self.g.label(node), a, b, y, clip))
 
     def qlinear_add(self, node) -> None:
         a = self._qop_in(node, node.input[0], node.input[1], node.input[2])
         b = self._qop_in(node, node.input[3], node.input[4], node.input[5])
         shape = self._check_add_shapes(node, a, b)
         y = self._qop_out(node, node.output[0], node.input[6], node.input[7], shape)
-        self.ops.append(ops.add_op(self._name(node), node, a, b, y, None))
+        self.ops.append(ops.add_op(self._name(node), self.g.label(node), a, b, y, None))
 
     def global_average_pool(self, node) -> None:
         x = self._qdq_in(node.input[0], node)
         y, clip = self._qdq_out(node.output[0], node, self._gap_shape(x))
-        self.ops.append(ops.gap_op(self._name(node), node, x, self._shape(x.name), y, clip))
+        self.ops.append(ops.gap_op(self._name(node), self.g.label(node), x,
+                                   self._shape(x.name), y, clip))
 
     def _gap_shape(self, x: QTensor) -> tuple:
         s = self._shape(x.name)
@@ -433,11 +443,12 @@ class _Importer:
 
     def qlinear_global_average_pool(self, node) -> None:
         if self.g.attrs(node).get("channels_last", 0):
-            raise OnnxImportError(f"{node_label(node, self.index)}: channels_last is not "
+            raise OnnxImportError(f"{self.g.label(node)}: channels_last is not "
                                   "supported")
         x = self._qop_in(node, node.input[0], node.input[1], node.input[2])
         y = self._qop_out(node, node.output[0], node.input[3], node.input[4], self._gap_shape(x))
-        self.ops.append(ops.gap_op(self._name(node), node, x, self._shape(x.name), y, None))
+        self.ops.append(ops.gap_op(self._name(node), self.g.label(node), x,
+                                   self._shape(x.name), y, None))
 
     def _passthrough_io(self, node, out_shape) -> tuple[QTensor, QTensor, tuple | None]:
         """Input and output of an op that keeps the quantization, in either format.
@@ -455,21 +466,23 @@ class _Importer:
         return x, y, clip
 
     def max_pool(self, node) -> None:
+        if len(node.output) > 1 and node.output[1]:
+            raise OnnxImportError(f"{self.g.label(node)}: the Indices output is not supported")
         attrs = self.g.attrs(node)
         x, y, clip = self._passthrough_io(
-            node, lambda s: ops.max_pool_output_shape(node, attrs, s))
-        self.ops.append(ops.max_pool_op(self._name(node), node, attrs, x, self._shape(x.name),
-                                        y))
+            node, lambda s: ops.max_pool_output_shape(self.g.label(node), attrs, s))
+        self.ops.append(ops.max_pool_op(self._name(node), self.g.label(node), attrs, x,
+                                        self._shape(x.name), y))
         self._clip_after(node, y, clip)
 
     def _clip_after(self, node, y: QTensor, clip) -> None:
         if clip is not None:  # a Relu/Clip kept after a pass-through op: a clamp of its own
-            raise OnnxImportError(f"{node_label(node, self.index)}: a Relu/Clip after it is not "
+            raise OnnxImportError(f"{self.g.label(node)}: a Relu/Clip after it is not "
                                   "supported (move it before the op)")
 
     def flatten(self, node) -> None:
         if node.op_type == "Flatten" and int(self.g.attrs(node).get("axis", 1)) != 1:
-            raise OnnxImportError(f"{node_label(node, self.index)}: only axis=1 is supported")
+            raise OnnxImportError(f"{self.g.label(node)}: only axis=1 is supported")
 
         def out_shape(shape):
             flat = (shape[0], int(np.prod(shape[1:])))
@@ -477,13 +490,19 @@ class _Importer:
                 target = [int(d) for d in self.g.const(node.input[1], "shape", node).ravel()]
                 if len(target) != 2 or target[0] not in (0, -1, shape[0]) \
                         or target[1] not in (-1, flat[1]) or target == [-1, -1]:
-                    raise OnnxImportError(f"{node_label(node, self.index)}: only a reshape to "
+                    raise OnnxImportError(f"{self.g.label(node)}: only a reshape to "
                                           f"(batch, features) is supported, not {shape} -> "
                                           f"{tuple(target)}")
             return flat
 
+        t = self.alias.get(node.input[0], node.input[0])
+        if t in self.specs and self.specs[t].dtype == "float32":  # on the float model input
+            y = node.output[0]
+            self._spec(y, out_shape(self._shape(t)), "float32")
+            self.ops.append(ops.float_flatten_op(self._name(node), node.op_type, t, y))
+            return
         x, y, clip = self._passthrough_io(node, out_shape)
-        self.ops.append(ops.flatten_op(self._name(node), node, node.op_type, x, y))
+        self.ops.append(ops.flatten_op(self._name(node), self.g.label(node), node.op_type, x, y))
         self._clip_after(node, y, clip)
 
     def clip(self, node) -> None:
@@ -502,7 +521,7 @@ class _Importer:
         y, extra = self._qdq_out(node.output[0], node, self._shape(x.name))
         if extra is not None:
             bounds = (max(bounds[0], extra[0]), min(bounds[1], extra[1]))
-        self.ops.append(ops.clip_op(self._name(node), node, x, y, bounds))
+        self.ops.append(ops.clip_op(self._name(node), node.op_type, x, y, bounds))
 
     def identity(self, node) -> None:
         self.alias[node.output[0]] = self.alias.get(node.input[0], node.input[0])

@@ -17,12 +17,13 @@ import numpy as np
 import golden
 import golden.hostops as H
 from qmac.model.network import ArrayOp, HostOp
-from qmac.model.onnx_graph import OnnxImportError, node_label
+from qmac.model.onnx_graph import OnnxImportError
 
-__all__ = ["QTensor", "conv_pads", "conv_output_shape", "max_pool_output_shape", "clamp_range",
-           "conv_op", "fc_op", "add_op", "gap_op",
-           "max_pool_op", "flatten_op", "clip_op", "int_clamp_op", "quantize_op", "dequantize_op",
-           "requantize_op"]
+__all__ = [
+    "QTensor", "conv_pads", "conv_output_shape", "max_pool_output_shape", "clamp_range",
+    "conv_op", "fc_op", "add_op", "gap_op", "max_pool_op", "flatten_op", "float_flatten_op",
+    "clip_op", "int_clamp_op", "quantize_op", "dequantize_op", "requantize_op",
+]
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def _pair(attrs: dict, key: str, default: int = 1) -> tuple[int, int]:
     return int(v[0]), int(v[1])
 
 
-def conv_pads(node, attrs: dict, in_hw: tuple[int, int], kernel: tuple[int, int],
+def conv_pads(where: str, attrs: dict, in_hw: tuple[int, int], kernel: tuple[int, int],
               stride: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int, int, int]:
     """Explicit ``(top, left, bottom, right)`` pads from ONNX's ``pads`` or ``auto_pad``."""
     auto = attrs.get("auto_pad", b"NOTSET")
@@ -46,7 +47,7 @@ def conv_pads(node, attrs: dict, in_hw: tuple[int, int], kernel: tuple[int, int]
     if auto in ("NOTSET", ""):
         pads = [int(p) for p in attrs.get("pads", [0, 0, 0, 0])]
         if len(pads) != 4:
-            raise OnnxImportError(f"{node_label(node)}: pads {pads} must have 4 entries (2-D)")
+            raise OnnxImportError(f"{where}: pads {pads} must have 4 entries (2-D)")
         return tuple(pads)  # ONNX order [h_begin, w_begin, h_end, w_end] = golden's
     if auto == "VALID":
         return (0, 0, 0, 0)
@@ -56,7 +57,7 @@ def conv_pads(node, attrs: dict, in_hw: tuple[int, int], kernel: tuple[int, int]
         if auto == "SAME_LOWER":  # the extra pixel at the beginning
             return (bottom, right, top, left)
         return (top, left, bottom, right)
-    raise OnnxImportError(f"{node_label(node)}: auto_pad {auto!r} is not supported")
+    raise OnnxImportError(f"{where}: auto_pad {auto!r} is not supported")
 
 
 def clamp_range(out: H.QLinearQuant, clip: tuple[float, float] | None) -> tuple[int, int]:
@@ -74,35 +75,35 @@ def clamp_range(out: H.QLinearQuant, clip: tuple[float, float] | None) -> tuple[
     return lo - out.offset, hi - out.offset
 
 
-def conv_output_shape(node, attrs: dict, x_shape: tuple, w_shape: tuple) -> tuple:
+def conv_output_shape(where: str, attrs: dict, x_shape: tuple, w_shape: tuple) -> tuple:
     """ONNX (NCHW) output shape of a 2-D Conv on ``x_shape`` with OIHW weights ``w_shape``."""
     if len(w_shape) != 4 or len(x_shape) != 4:
-        raise OnnxImportError(f"{node_label(node)}: only 2-D convolutions are supported "
+        raise OnnxImportError(f"{where}: only 2-D convolutions are supported "
                               f"(input {x_shape}, weights {w_shape})")
     kernel = (w_shape[2], w_shape[3])
     stride, dilation = _pair(attrs, "strides"), _pair(attrs, "dilations")
-    pads = conv_pads(node, attrs, (x_shape[2], x_shape[3]), kernel, stride, dilation)
+    pads = conv_pads(where, attrs, (x_shape[2], x_shape[3]), kernel, stride, dilation)
     group = int(attrs.get("group", 1))
     if group < 1 or x_shape[1] % group or w_shape[0] % group or w_shape[1] * group != x_shape[1]:
-        raise OnnxImportError(f"{node_label(node)}: group {group} does not fit input channels "
+        raise OnnxImportError(f"{where}: group {group} does not fit input channels "
                               f"{x_shape[1]} and weights {w_shape}")
     try:
         oh, ow = golden.conv_output_size(x_shape[2:], kernel, stride=stride, padding=pads,
                                          dilation=dilation)
     except ValueError as exc:
-        raise OnnxImportError(f"{node_label(node)}: {exc}") from None
+        raise OnnxImportError(f"{where}: {exc}") from None
     return (x_shape[0], w_shape[0], oh, ow)
 
 
-def conv_op(name: str, node, attrs: dict, x: QTensor, x_shape: tuple, w: np.ndarray,
+def conv_op(name: str, where: str, attrs: dict, x: QTensor, x_shape: tuple, w: np.ndarray,
             w_scale: np.ndarray, bias: np.ndarray, y: QTensor, clip, m0_shift) -> ArrayOp:
     """A 2-D Conv / QLinearConv as conv2d or depthwise_conv2d (OIHW -> OHWI or 1HW(C*mult))."""
-    conv_output_shape(node, attrs, x_shape, w.shape)
+    conv_output_shape(where, attrs, x_shape, w.shape)
     cin = x_shape[1]
     group = int(attrs.get("group", 1))
     kernel = (w.shape[2], w.shape[3])
     stride, dilation = _pair(attrs, "strides"), _pair(attrs, "dilations")
-    pads = conv_pads(node, attrs, (x_shape[2], x_shape[3]), kernel, stride, dilation)
+    pads = conv_pads(where, attrs, (x_shape[2], x_shape[3]), kernel, stride, dilation)
     if group > 1 and group == cin and w.shape[1] == 1:
         op, w_arr, groups = "depthwise_conv2d", w.transpose(1, 2, 3, 0), 1
     else:
@@ -138,12 +139,12 @@ def _clamped(fn, y: H.QLinearQuant, clip):
     return lambda xs: np.minimum(np.maximum(fn(xs), lo), hi)
 
 
-def add_op(name: str, node, a: QTensor, b: QTensor, y: QTensor, clip) -> HostOp:
+def add_op(name: str, where: str, a: QTensor, b: QTensor, y: QTensor, clip) -> HostOp:
     """Add / QLinearAdd with onnxruntime's float32 kernel (in the model's own type)."""
     try:
         p = H.qlinear_add_params(a.q, b.q, y.q)
     except ValueError as exc:
-        raise OnnxImportError(f"{node_label(node)}: {exc}") from None
+        raise OnnxImportError(f"{where}: {exc}") from None
     oa, ob, oy = a.q.offset, b.q.offset, y.q.offset
 
     def apply(xs):
@@ -152,15 +153,15 @@ def add_op(name: str, node, a: QTensor, b: QTensor, y: QTensor, clip) -> HostOp:
     return HostOp(name, "QLinearAdd", (a.name, b.name), y.name, _clamped(apply, y.q, clip), p)
 
 
-def gap_op(name: str, node, x: QTensor, x_shape_nchw: tuple, y: QTensor, clip) -> HostOp:
+def gap_op(name: str, where: str, x: QTensor, x_shape_nchw: tuple, y: QTensor, clip) -> HostOp:
     """GlobalAveragePool / QLinearGlobalAveragePool, requantized as onnxruntime does."""
     if len(x_shape_nchw) != 4:
-        raise OnnxImportError(f"{node_label(node)}: only 4-D (NCHW) inputs are supported, not "
+        raise OnnxImportError(f"{where}: only 4-D (NCHW) inputs are supported, not "
                               f"{x_shape_nchw}")
     try:
         p = H.qlinear_global_average_pool_params(x.q, y.q, x_shape_nchw[2] * x_shape_nchw[3])
     except ValueError as exc:
-        raise OnnxImportError(f"{node_label(node)}: {exc}") from None
+        raise OnnxImportError(f"{where}: {exc}") from None
     ox, oy = x.q.offset, y.q.offset
 
     def apply(xs):
@@ -170,47 +171,45 @@ def gap_op(name: str, node, x: QTensor, x_shape_nchw: tuple, y: QTensor, clip) -
                   _clamped(apply, y.q, clip), p)
 
 
-def _same_quant(node, x: QTensor, y: QTensor) -> None:
+def _same_quant(where: str, x: QTensor, y: QTensor) -> None:
     if (x.q.scale, x.q.zero_point, x.q.dtype) != (y.q.scale, y.q.zero_point, y.q.dtype):
         raise OnnxImportError(
-            f"{node_label(node)}: input and output quantization must be equal (it moves values "
+            f"{where}: input and output quantization must be equal (it moves values "
             f"without rescaling), not {x.q} and {y.q}"
         )
 
 
-def _max_pool_geometry(node, attrs: dict, x_shape_nchw: tuple):
-    if len(node.output) > 1 and node.output[1]:
-        raise OnnxImportError(f"{node_label(node)}: the Indices output is not supported")
+def _max_pool_geometry(where: str, attrs: dict, x_shape_nchw: tuple):
     kernel = tuple(int(k) for k in attrs.get("kernel_shape", []))
     if len(kernel) != 2 or len(x_shape_nchw) != 4:
-        raise OnnxImportError(f"{node_label(node)}: only 2-D max pooling is supported")
+        raise OnnxImportError(f"{where}: only 2-D max pooling is supported")
     stride, dilation = _pair(attrs, "strides"), _pair(attrs, "dilations")
-    pads = conv_pads(node, attrs, x_shape_nchw[2:], kernel, stride, dilation)
+    pads = conv_pads(where, attrs, x_shape_nchw[2:], kernel, stride, dilation)
     out_hw, ceil_hw = [], []
     for n, k, s, p0, p1, d in zip(x_shape_nchw[2:], kernel, stride, pads[:2], pads[2:],
                                   dilation, strict=True):
         out_hw.append(H.max_pool_output_size(n, k, s, p0 + p1, d))
         ceil_hw.append(-(-(n + p0 + p1 - (k - 1) * d - 1) // s) + 1)
     if int(attrs.get("ceil_mode", 0)) and ceil_hw != out_hw:
-        raise OnnxImportError(f"{node_label(node)}: ceil_mode=1 adds a row or column here "
+        raise OnnxImportError(f"{where}: ceil_mode=1 adds a row or column here "
                               f"({ceil_hw} instead of {out_hw}); only the floor geometry is "
                               "supported")
     if min(out_hw) < 1:
-        raise OnnxImportError(f"{node_label(node)}: kernel {kernel} leaves no output on "
+        raise OnnxImportError(f"{where}: kernel {kernel} leaves no output on "
                               f"{x_shape_nchw[2:]}")
     return kernel, stride, pads, dilation, (*x_shape_nchw[:2], *out_hw)
 
 
-def max_pool_output_shape(node, attrs: dict, x_shape_nchw: tuple) -> tuple:
+def max_pool_output_shape(where: str, attrs: dict, x_shape_nchw: tuple) -> tuple:
     """ONNX (NCHW) output shape of a MaxPool (``ceil_mode=1`` only where it changes nothing)."""
-    return _max_pool_geometry(node, attrs, x_shape_nchw)[-1]
+    return _max_pool_geometry(where, attrs, x_shape_nchw)[-1]
 
 
-def max_pool_op(name: str, node, attrs: dict, x: QTensor, x_shape_nchw: tuple,
+def max_pool_op(name: str, where: str, attrs: dict, x: QTensor, x_shape_nchw: tuple,
                 y: QTensor) -> HostOp:
     """MaxPool on quantized values (the same integers for int8 and its uint8 shift)."""
-    _same_quant(node, x, y)
-    kernel, stride, pads, dilation, _ = _max_pool_geometry(node, attrs, x_shape_nchw)
+    _same_quant(where, x, y)
+    kernel, stride, pads, dilation, _ = _max_pool_geometry(where, attrs, x_shape_nchw)
 
     def apply(xs):
         return H.onnx_max_pool(xs[0], kernel, stride, pads, dilation)
@@ -219,9 +218,9 @@ def max_pool_op(name: str, node, attrs: dict, x: QTensor, x_shape_nchw: tuple,
     return HostOp(name, "MaxPool", (x.name,), y.name, apply, params)
 
 
-def flatten_op(name: str, node, op_type: str, x: QTensor, y: QTensor) -> HostOp:
+def flatten_op(name: str, where: str, op_type: str, x: QTensor, y: QTensor) -> HostOp:
     """Flatten(axis=1) or a Reshape to (N, features): ONNX's NCHW element order."""
-    _same_quant(node, x, y)
+    _same_quant(where, x, y)
 
     def apply(xs):
         return H.flatten_nchw(xs[0])
@@ -229,7 +228,18 @@ def flatten_op(name: str, node, op_type: str, x: QTensor, y: QTensor) -> HostOp:
     return HostOp(name, op_type, (x.name,), y.name, apply, {"axis": 1})
 
 
-def clip_op(name: str, node, x: QTensor, y: QTensor, clip: tuple[float, float]) -> HostOp:
+def float_flatten_op(name: str, op_type: str, x: str, y: str) -> HostOp:
+    """Flatten / Reshape-to-2-D of the float model input, before its QuantizeLinear."""
+
+    def apply(xs):
+        v = np.asarray(xs[0])
+        v = v.transpose(0, 3, 1, 2) if v.ndim == 4 else v
+        return np.ascontiguousarray(v).reshape(len(v), -1)
+
+    return HostOp(name, op_type, (x,), y, apply, {"axis": 1})
+
+
+def clip_op(name: str, op_type: str, x: QTensor, y: QTensor, clip: tuple[float, float]) -> HostOp:
     """A standalone Relu/Clip: a clamp when the quantization is kept, else float semantics."""
     if (x.q.scale, x.q.zero_point, x.q.dtype) == (y.q.scale, y.q.zero_point, y.q.dtype):
         lo, hi = clamp_range(y.q, clip)
@@ -243,7 +253,7 @@ def clip_op(name: str, node, x: QTensor, y: QTensor, clip: tuple[float, float]) 
             f = np.clip(H.dequantize_linear(xs[0] + x.q.offset, x.q), lo_f, hi_f)
             return H.quantize_linear(f, y.q) - y.q.offset
 
-    return HostOp(name, node.op_type, (x.name,), y.name, apply, {"min": clip[0], "max": clip[1]})
+    return HostOp(name, op_type, (x.name,), y.name, apply, {"min": clip[0], "max": clip[1]})
 
 
 def int_clamp_op(name: str, op_type: str, x: QTensor, y: QTensor, lo: int, hi: int) -> HostOp:

@@ -15,7 +15,7 @@ import numpy as np
 
 import golden
 from golden.hostops import ONNX_QTYPES, QLinearQuant
-from qmac.model.onnx_graph import OnnxGraph, OnnxImportError, node_label
+from qmac.model.onnx_graph import OnnxGraph, OnnxImportError
 
 __all__ = ["MULTIPLIERS", "activation_quant", "weight_values", "bias_values", "multipliers"]
 
@@ -38,19 +38,19 @@ def activation_quant(graph: OnnxGraph, scale: str, zero_point: str | None, node,
     """
     s = graph.const(scale, f"{what} scale", node)
     if not _scalar(s):
-        raise OnnxImportError(f"{node_label(node)}: {what} scale {scale!r} must be one value "
+        raise OnnxImportError(f"{graph.label(node)}: {what} scale {scale!r} must be one value "
                               f"(per-tensor activations), not shape {s.shape}")
     if zero_point:
         z = graph.const(zero_point, f"{what} zero point", node)
         dtype = z.dtype.name
         if not _scalar(z):
-            raise OnnxImportError(f"{node_label(node)}: {what} zero point {zero_point!r} must "
+            raise OnnxImportError(f"{graph.label(node)}: {what} zero point {zero_point!r} must "
                                   f"be one value, not shape {z.shape}")
         zp = int(z.reshape(()))
     else:
         dtype, zp = "uint8", 0  # ONNX's default zero point
     if dtype not in ONNX_QTYPES:
-        raise OnnxImportError(f"{node_label(node)}: {what} is {dtype}; qmac runs int8 and uint8 "
+        raise OnnxImportError(f"{graph.label(node)}: {what} is {dtype}; qmac runs int8 and uint8 "
                               "activations")
     return QLinearQuant(float(s.reshape(())), zp, dtype)
 
@@ -78,18 +78,18 @@ def weight_values(graph: OnnxGraph, w: str, scale: str, zero_point: str | None, 
             "per_channel=True, weight_type=QuantType.QInt8))")
     wv = graph.const(w, "weights", node)
     if wv.dtype != np.int8:
-        raise OnnxImportError(f"{node_label(node)}: {rule}; found {wv.dtype} weights")
+        raise OnnxImportError(f"{graph.label(node)}: {rule}; found {wv.dtype} weights")
     s = np.asarray(graph.const(scale, "weight scale", node), dtype=np.float32).reshape(-1)
     if s.size != cout:
         kind = "one scale (per-tensor)" if s.size == 1 else f"{s.size} scales"
-        raise OnnxImportError(f"{node_label(node)}: {rule}; found {kind} for {cout} channels")
+        raise OnnxImportError(f"{graph.label(node)}: {rule}; found {kind} for {cout} channels")
     if zero_point:
         z = graph.const(zero_point, "weight zero point", node)
         if z.dtype != np.int8 or np.any(z != 0):
             nz = "" if z.dtype != np.int8 else f" {int(z.reshape(-1)[np.argmax(z != 0)])}"
-            raise OnnxImportError(f"{node_label(node)}: {rule}; found {z.dtype} zero point{nz}")
+            raise OnnxImportError(f"{graph.label(node)}: {rule}; found {z.dtype} zero point{nz}")
     if not np.all(np.isfinite(s)) or np.any(s <= 0):
-        raise OnnxImportError(f"{node_label(node)}: weight scales must be finite and > 0")
+        raise OnnxImportError(f"{graph.label(node)}: weight scales must be finite and > 0")
     return wv.astype(np.int64), s
 
 
@@ -105,7 +105,7 @@ def bias_values(graph: OnnxGraph, b: str | None, x: QLinearQuant, w_scale: np.nd
         return np.zeros(cout, dtype=np.int64)
     bv = graph.const(b, "bias", node)
     if bv.dtype != np.int32 or bv.size != cout:
-        raise OnnxImportError(f"{node_label(node)}: bias {b!r} must be {cout} int32 values "
+        raise OnnxImportError(f"{graph.label(node)}: bias {b!r} must be {cout} int32 values "
                               f"(quantized with scale s_x * s_w), not {bv.size} {bv.dtype}")
     if scale:
         want = x.scale32 * w_scale
@@ -114,13 +114,13 @@ def bias_values(graph: OnnxGraph, b: str | None, x: QLinearQuant, w_scale: np.nd
         if not np.allclose(got, want, rtol=_BIAS_RTOL, atol=0):
             c = int(np.argmax(~np.isclose(got, want, rtol=_BIAS_RTOL, atol=0)))
             raise OnnxImportError(
-                f"{node_label(node)}: bias {b!r} scale {float(got[c])!r} (channel {c}) is not "
+                f"{graph.label(node)}: bias {b!r} scale {float(got[c])!r} (channel {c}) is not "
                 f"input scale x weight scale = {float(want[c])!r}"
             )
         if zero_point:
             z = graph.const(zero_point, "bias zero point", node)
             if np.any(z != 0):
-                raise OnnxImportError(f"{node_label(node)}: bias {b!r} zero point must be 0")
+                raise OnnxImportError(f"{graph.label(node)}: bias {b!r} zero point must be 0")
     return bv.reshape(-1).astype(np.int64)
 
 
