@@ -204,18 +204,28 @@ def fma_float32(a: object, b: object, c: object) -> np.ndarray:
     -------
     float32 ndarray
     """
-    p = np.asarray(a, np.float32).astype(np.float64) * np.asarray(b, np.float32)
-    c64 = np.asarray(c, np.float32).astype(np.float64)
+    a32, b32, c32 = (np.asarray(v, np.float32) for v in (a, b, c))
+    shape = np.broadcast_shapes(a32.shape, b32.shape, c32.shape)
+    p = (np.broadcast_to(a32, shape).astype(np.float64) * np.broadcast_to(b32, shape)).ravel()
+    c64 = np.broadcast_to(c32, shape).astype(np.float64).ravel()
     s = p + c64
-    # TwoSum: the exact error of the float64 addition.
-    bv = s - p
-    err = (p - (s - bv)) + (c64 - bv)
     r = s.astype(np.float32)
-    r64 = r.astype(np.float64)
-    toward = np.where(s > r64, np.float32(np.inf), np.float32(-np.inf)).astype(np.float32)
-    other = np.nextafter(r, toward)
-    halfway = (r64 != s) & (s == (r64 + other.astype(np.float64)) / 2)
-    # At a halfway float64 sum the float32 rounding chose r by ties-to-even; the exact sum lies
-    # on the side of err, so it belongs to `other` when err points there.
-    fix = halfway & (err != 0) & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
-    return np.where(fix, other, r).astype(np.float32)
+    # Rounding the float64 sum to float32 drops its low 29 mantissa bits (float32-normal range);
+    # it can round twice only where those bits are exactly 1000...0 (a float32 halfway point).
+    bits = s.view(np.int64) & ((1 << 29) - 1)
+    tiny = np.abs(s) < 2.0**-125  # float32 subnormals drop more bits: check them all
+    idx = np.flatnonzero((bits == (1 << 28)) | (tiny & (s != 0)))
+    if idx.size:
+        ps, cs, ss = p[idx], c64[idx], s[idx]
+        bv = ss - ps
+        err = (ps - (ss - bv)) + (cs - bv)  # TwoSum: the exact error of the float64 addition
+        rs = r[idx]
+        r64 = rs.astype(np.float64)
+        toward = np.where(ss > r64, np.float32(np.inf), np.float32(-np.inf)).astype(np.float32)
+        other = np.nextafter(rs, toward)
+        halfway = (r64 != ss) & (ss == (r64 + other.astype(np.float64)) / 2)
+        # At a halfway float64 sum float32 chose rs by ties-to-even; the exact sum lies on the
+        # side of err, so it belongs to `other` when err points there.
+        fix = halfway & (err != 0) & (np.sign(err) == np.sign(other.astype(np.float64) - r64))
+        r[idx] = np.where(fix, other, rs)
+    return r.reshape(shape)
