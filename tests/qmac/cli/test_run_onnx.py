@@ -131,3 +131,18 @@ def test_rtl_run_on_the_4x4_array_equals_golden(cnn_qop, tmp_path, capsys):
     arr = [o for o in doc["ops"] if o["kind"] == "array"]
     assert len(arr) == 4 and all(o["mismatches"] == 0 and o["cycles"] > 0 for o in arr)
     assert doc["totals"]["cycles_per_inference"] > 0 and "cycles per inference" in text
+
+
+def test_layer_beyond_one_bank_is_refused_before_running(res_uint8, tmp_path, capsys):
+    """Today's lowering has no K split (issue 11): such a layer fails before any op runs."""
+    _, xp = _x(tmp_path, "res")
+    code = main(["run", str(res_uint8), "--input", str(xp), "--backend", "rtl", "--preset",
+                 "int8-4x4", "--w-buf-depth", "64", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 2
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1
+    assert __import__("re").match(
+        r"^qmac run: error: op 3 \(conv2d 'Conv_c1'\) does not fit os4x4_\w+: layer conv2d needs "
+        r"K=72 per output channel, more than one job can hold \(no K tiling", err), err
+    assert "#  op" not in captured.out  # no op ran, no table
