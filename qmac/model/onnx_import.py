@@ -125,8 +125,7 @@ class _Importer(GraphResolver):
         y = node.output[0]
         _, prod = self.g.producer_of(x)
         x = self.alias.get(x, x)
-        if x in self.g.inputs or (x in self.specs and self.specs[x].dtype == "float32"):
-            self._spec(x, self.g.shape(x, node), "float32")
+        if x in self.specs and self.specs[x].dtype == "float32":  # the float input, or its Flatten
             self._spec(y, self._shape(x), q.dtype, q)
             self.ops.append(ops.quantize_op(self._name(node), x, QTensor(y, q)))
         elif prod is not None and prod.op_type == "DequantizeLinear" \
