@@ -161,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    print(f"  per op, for the batch of {result.batch} (ms = wall time):")
     print(_table(result))
     totals = _totals(result, config, args.clock_mhz)
     line = f"  total: {totals['macs_per_inference']:,.0f} MACs per inference"
