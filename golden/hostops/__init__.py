@@ -2,12 +2,16 @@
 
 The ops that run beside the array, as a CPU would: ADD, AVERAGE_POOL_2D, MAX_POOL_2D, MEAN,
 PAD/PADV2, RESHAPE (and flatten), CONCATENATION, SOFTMAX, QUANTIZE and DEQUANTIZE, and the fused
-activations as clamps. Each op has a frozen parameter record built once from the tensors'
+activations as clamps. Each TFLite op has a frozen parameter record built once from the tensors'
 float32 scales and zero points (:class:`TensorQuant`) exactly as TFLite's Prepare derives its
 integers, and an apply function on int8 values held in int64 ndarrays (NHWC where it matters)::
 
     p = add_params(TensorQuant(0.05, 3), TensorQuant(0.07, -5), TensorQuant(0.1, -2), "RELU")
     y = add(x1, x2, p)
+
+The ``onnx_*`` modules hold the ONNX ops as onnxruntime's CPU kernels compute them, on int8 or
+uint8 values: QuantizeLinear, DequantizeLinear, QLinearAdd and QLinearGlobalAveragePool (float32
+requantization, ties to even), MaxPool with ONNX's pads, and Flatten of an NCHW tensor held NHWC.
 
 Pure NumPy, vectorized; the gemmlowp fixed-point pieces are in :mod:`golden.hostops.fixedpoint`.
 """
@@ -19,6 +23,23 @@ from .multipliers import (
     quantize_multiplier_greater_than_one,
     quantize_multiplier_smaller_than_one_exp,
     quantize_multiplier_tflite,
+)
+from .onnx_add import QLinearAddParams, qlinear_add, qlinear_add_params
+from .onnx_layout import flatten_nchw
+from .onnx_pooling import (
+    QLinearGlobalAveragePoolParams,
+    max_pool_output_size,
+    onnx_max_pool,
+    qlinear_global_average_pool,
+    qlinear_global_average_pool_params,
+)
+from .onnx_quant import (
+    ONNX_QTYPES,
+    QLinearQuant,
+    dequantize_linear,
+    fma_float32,
+    quantize_linear,
+    requantize_float32,
 )
 from .padding import PadParams, pad, pad_params
 from .pooling import PoolParams, average_pool_2d, max_pool_2d, pool_geometry, pool_params
@@ -64,4 +85,20 @@ __all__ = [
     "quantize_multiplier_tflite",
     "quantize_multiplier_smaller_than_one_exp",
     "quantize_multiplier_greater_than_one",
+    # ONNX (onnxruntime's kernels; int8 and uint8)
+    "ONNX_QTYPES",
+    "QLinearQuant",
+    "quantize_linear",
+    "dequantize_linear",
+    "requantize_float32",
+    "fma_float32",
+    "QLinearAddParams",
+    "qlinear_add_params",
+    "qlinear_add",
+    "QLinearGlobalAveragePoolParams",
+    "qlinear_global_average_pool_params",
+    "qlinear_global_average_pool",
+    "max_pool_output_size",
+    "onnx_max_pool",
+    "flatten_nchw",
 ]

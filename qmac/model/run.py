@@ -174,7 +174,8 @@ def run_network(
     NetworkMismatch
         ``rtl``: an array op's output differs from golden (the run stops there).
     ValueError, TypeError
-        Bad inputs or backend, before anything runs.
+        Bad inputs or backend, or (``rtl``) an array op the array cannot run (the lowering's
+        error, naming the op), before anything runs.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -183,6 +184,8 @@ def run_network(
             raise ValueError("backend 'rtl' needs the array config")
         rounding, mult_bits = config.rounding, config.mult_bits
     values = _check_inputs(network, inputs)
+    if backend == "rtl":
+        _check_lowering(network, config)
     batch = len(next(iter(values.values())))
     t_start = time.perf_counter()
     stats: list[OpStats] = []
@@ -234,6 +237,20 @@ def _run_rtl(i, op, layer, config, st: OpStats, stats: list, gaps, backpressure,
         stats.append(st)
         raise NetworkMismatch(i, op.name, max(st.mismatches, 1), str(s.get("mismatch")), stats)
     return np.asarray(y, dtype=np.int64)
+
+
+def _check_lowering(network: Network, config) -> None:
+    """Lower every array op once on a batch-1 zero input: its limits (K per job...) fail here."""
+    from golden.lowering import lower
+
+    for i, op in enumerate(network.ops):
+        if isinstance(op, ArrayOp):
+            shape = network.tensors[op.input].shape
+            try:
+                lower(op.layer(np.zeros((1, *shape[1:]), dtype=np.int64)), config)
+            except ValueError as exc:
+                raise ValueError(f"op {i} ({op.op} {op.name!r}) does not fit {config.name}: "
+                                 f"{exc}") from None
 
 
 def _last_use(network: Network) -> dict[str, int]:
