@@ -16,11 +16,20 @@ block-diagonal. This is exact (the activations of one group meet zero weights of
 fills the columns.
 
 Each GEMM is tiled in M and N so that every job passes ``config.check_job``; the blocks are the
-largest the buffers allow (multiples of rows/cols), split evenly. K is never tiled: the hardware has
-no partial-sum input, so a K that no job can hold is a ValueError naming K and the limit.
+largest the buffers allow (multiples of rows/cols), split evenly.
 
-The lowering reads only ``rows``, ``cols``, ``mult_bits`` and ``check_job(m, k, n)`` from the
-config, so golden does not import hw; any object with those members works.
+K split. A reduction length K that no single job can hold (a buffer bank is too short) is cut into
+as few chunks as a bank allows, as even as possible (multiples of ``rows`` where that costs no
+extra chunk), one job each: for every output block the chunk jobs follow each other, the first
+with ``acc_hold``, the middle ones with ``acc_cont`` and ``acc_hold``, the last with ``acc_cont``
+(docs/PROTOCOL.md, "K split"). The array keeps the raw partial sums on chip between them, exactly,
+so the split never changes a result. Only the whole K is bounded, by ``config.check_k`` (the
+accumulator width: ``max_k``); the blocks of a split are also bounded by the partial-sum memory
+(``check_job(..., split=True)``).
+
+The lowering reads only ``rows``, ``cols``, ``mult_bits``, ``check_k(k)`` and
+``check_job(m, k, n, split=...)`` from the config, so golden does not import hw; any object with
+those members works.
 """
 
 from __future__ import annotations
@@ -29,11 +38,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from golden._check import int_range
+from golden.accumulate import matmul_acc
 from golden.geometry import im2col
-from golden.layers import matmul
+from golden.layers import requantize_output
 from golden.multiplier import reduce_multiplier
 
-__all__ = ["Job", "Plan", "lower", "run_job_reference"]
+__all__ = ["Job", "Plan", "job_sums", "lower", "run_job_reference", "run_jobs_reference"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +67,13 @@ class Job:
         First row of the layer's 2-D output ``Y[Mtot, Cout]`` that job row 0 lands on.
     channels : (n,) ndarray of int64
         Column of ``Y`` (output channel) each job column lands on.
+    acc_cont : bool
+        K split: the job adds its sums to those the previous job held (else it starts from 0).
+    acc_hold : bool
+        K split: the job holds its sums on chip for the next job and sends no output (its
+        parameters and output fields are then unused).
+    k0 : int
+        First column of the GEMM's K that the job's K covers (0 unless K is split).
     """
 
     m: int
@@ -72,11 +90,24 @@ class Job:
     shift: np.ndarray
     row0: int
     channels: np.ndarray
+    acc_cont: bool = False
+    acc_hold: bool = False
+    k0: int = 0
 
     @property
     def macs(self) -> int:
         """Multiply-accumulates the job performs (``m * k * n``, including packing zeros)."""
         return self.m * self.k * self.n
+
+    @property
+    def split(self) -> bool:
+        """The job is one of a K split (it continues or holds partial sums)."""
+        return bool(self.acc_cont or self.acc_hold)
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        """Shape of the job's output: ``(m, n)``, or ``(0, n)`` for a job that holds its sums."""
+        return (0 if self.acc_hold else self.m, self.n)
 
 
 @dataclass
@@ -90,12 +121,15 @@ class Plan:
         Shape of the 2-D output ``Y[rows_total, channels_total]``.
     out_shape : tuple of int
         Layout of the layer output (``Y.reshape(out_shape)``).
+    k_chunks : int
+        Jobs each output block's K is split into (1: no split).
     """
 
     jobs: list[Job]
     rows_total: int
     channels_total: int
     out_shape: tuple
+    k_chunks: int = 1
     _owner: np.ndarray = field(default=None, repr=False)
 
     def assemble(self, outputs) -> np.ndarray:
@@ -103,8 +137,9 @@ class Plan:
 
         Parameters
         ----------
-        outputs : sequence of (m, n) int arrays
-            One per job, in ``jobs`` order.
+        outputs : sequence of int arrays
+            One per job, in ``jobs`` order, of shape ``job.out_shape`` (``(0, n)`` for a job that
+            holds its sums for the next job of a K split).
 
         Returns
         -------
@@ -125,8 +160,10 @@ class Plan:
         seen = np.zeros(y.shape, dtype=bool)
         for i, (job, out) in enumerate(zip(self.jobs, outputs, strict=False)):
             out = np.asarray(out)
-            if out.shape != (job.m, job.n):
-                raise ValueError(f"outputs[{i}] must have shape {(job.m, job.n)}, not {out.shape}")
+            if out.shape != job.out_shape:
+                raise ValueError(f"outputs[{i}] must have shape {job.out_shape}, not {out.shape}")
+            if job.acc_hold:
+                continue
             y[job.row0 : job.row0 + job.m, job.channels] = out
             seen[job.row0 : job.row0 + job.m, job.channels] = True
         if not seen.all():
@@ -138,7 +175,7 @@ class Plan:
         """Job and job coordinates ``(job, m, n)`` producing flat output element ``index``."""
         r, c = divmod(int(index), self.channels_total)
         for j, job in enumerate(self.jobs):
-            if job.row0 <= r < job.row0 + job.m:
+            if not job.acc_hold and job.row0 <= r < job.row0 + job.m:
                 hit = np.nonzero(job.channels == c)[0]
                 if hit.size:
                     return j, r - job.row0, int(hit[0])
@@ -157,12 +194,27 @@ def _largest(ok, hi: int) -> int:
     return lo
 
 
-def _passes(config, m: int, k: int, n: int) -> bool:
+def _passes(config, m: int, k: int, n: int, split: bool = False) -> bool:
     try:
-        config.check_job(m, k, n)
+        config.check_job(m, k, n, split=split)
     except ValueError:
         return False
     return True
+
+
+def _k_chunks(config, k: int) -> list[tuple[int, int]]:
+    """``(k0, length)`` of the chunks of a K: one if a job holds it, else as few as banks allow."""
+    if _passes(config, 1, k, 1):
+        return [(0, k)]
+    longest = _largest(lambda v: _passes(config, 1, v, 1, split=True), k)
+    count = -(-k // longest)
+    # Chunks of a multiple of rows keep the "ws" folds full; take them when they cost no chunk.
+    aligned = -(-(-(-k // count)) // config.rows) * config.rows
+    if aligned <= longest:
+        return [(s, min(aligned, k - s)) for s in range(0, k, aligned)]
+    base, extra = divmod(k, count)
+    sizes = [base + (i < extra) for i in range(count)]
+    return [(sum(sizes[:i]), size) for i, size in enumerate(sizes)]
 
 
 def _blocks(total: int, limit: int, unit: int) -> list[tuple[int, int]]:
@@ -212,7 +264,8 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
     ----------
     layer : golden.Layer
     config : object
-        Anything with ``rows``, ``cols``, ``mult_bits`` and ``check_job(m, k, n)`` (ArrayConfig).
+        Anything with ``rows``, ``cols``, ``mult_bits``, ``check_k(k)`` and
+        ``check_job(m, k, n, split=...)`` (ArrayConfig).
     pack : bool
         Pack narrow groups block-diagonally into one job (see the module docstring).
 
@@ -223,14 +276,20 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
     Raises
     ------
     ValueError
-        If the reduction length K of the layer fits no job (accumulator width or buffer depth).
+        If the reduction length K of the layer exceeds the accumulator's ``max_k``.
     """
-    for attr in ("rows", "cols", "mult_bits", "check_job"):
+    for attr in ("rows", "cols", "mult_bits", "check_k", "check_job"):
         if not hasattr(config, attr):
-            raise TypeError(f"config must have rows, cols, mult_bits and check_job, not {config!r}")
+            raise TypeError(
+                f"config must have rows, cols, mult_bits, check_k and check_job, not {config!r}"
+            )
     a, wg, out_shape = _gemm_view(layer)
     mtot, groups, kg = a.shape
     cog = wg.shape[2]
+    try:
+        config.check_k(kg)
+    except ValueError as exc:
+        raise ValueError(f"layer {layer.op} needs K={kg} per output channel: {exc}") from None
     m0, shift = reduce_multiplier(layer.m0, layer.shift, config.mult_bits)
     m0, shift = np.asarray(m0, np.int64), np.asarray(shift, np.int64)
     bias = np.asarray(layer.bias, np.int64)
@@ -239,15 +298,9 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
         pack_size = max(1, min(groups, config.cols // cog))
         while pack_size > 1 and not _passes(config, 1, pack_size * kg, pack_size * cog):
             pack_size -= 1
-    k = pack_size * kg
-    if not _passes(config, 1, k, 1):
-        try:
-            config.check_job(1, k, 1)
-        except ValueError as exc:
-            raise ValueError(
-                f"layer {layer.op} needs K={kg} per output channel, more than one job can hold "
-                f"(no K tiling: the array has no partial-sum input): {exc}"
-            ) from None
+    chunks = _k_chunks(config, pack_size * kg)
+    split = len(chunks) > 1
+    kc = max(size for _, size in chunks)  # every chunk passes where the longest does
     jobs: list[Job] = []
     for g0 in range(0, groups, pack_size):
         p = min(pack_size, groups - g0)
@@ -255,65 +308,113 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
         w_g = np.zeros((p * kg, p * cog), dtype=np.int64)
         for i in range(p):  # block diagonal: group g0+i meets only its own weights
             w_g[i * kg : (i + 1) * kg, i * cog : (i + 1) * cog] = wg[g0 + i]
-        kk, nn = p * kg, p * cog
+        nn = p * cog
         ch0 = g0 * cog
-        n_lim = _largest(lambda v, kk=kk: _passes(config, 1, kk, v), nn)
+        n_lim = _largest(lambda v: _passes(config, 1, kc, v, split), nn)
         for n0, nb in _blocks(nn, n_lim, config.cols):
-            m_lim = _largest(lambda v, kk=kk, nb=nb: _passes(config, v, kk, nb), mtot)
+            m_lim = _largest(lambda v, nb=nb: _passes(config, v, kc, nb, split), mtot)
             sl = slice(ch0 + n0, ch0 + n0 + nb)
             for r0, mb in _blocks(mtot, m_lim, config.rows):
-                config.check_job(mb, kk, nb)
-                jobs.append(
-                    Job(
-                        m=mb,
-                        k=kk,
-                        n=nb,
-                        x_zp=int(layer.x_zp),
-                        y_zp=int(layer.y_zp),
-                        act_min=int(layer.act_min),
-                        act_max=int(layer.act_max),
-                        a=np.ascontiguousarray(a_g[r0 : r0 + mb]),
-                        w=np.ascontiguousarray(w_g[:, n0 : n0 + nb]),
-                        bias=bias[sl].copy(),
-                        m0=m0[sl].copy(),
-                        shift=shift[sl].copy(),
-                        row0=r0,
-                        channels=np.arange(ch0 + n0, ch0 + n0 + nb, dtype=np.int64),
+                for c, (k0, kk) in enumerate(chunks):
+                    config.check_job(mb, kk, nb, split=split)
+                    jobs.append(
+                        Job(
+                            m=mb,
+                            k=kk,
+                            n=nb,
+                            x_zp=int(layer.x_zp),
+                            y_zp=int(layer.y_zp),
+                            act_min=int(layer.act_min),
+                            act_max=int(layer.act_max),
+                            a=np.ascontiguousarray(a_g[r0 : r0 + mb, k0 : k0 + kk]),
+                            w=np.ascontiguousarray(w_g[k0 : k0 + kk, n0 : n0 + nb]),
+                            bias=bias[sl].copy(),
+                            m0=m0[sl].copy(),
+                            shift=shift[sl].copy(),
+                            row0=r0,
+                            channels=np.arange(ch0 + n0, ch0 + n0 + nb, dtype=np.int64),
+                            acc_cont=c > 0,
+                            acc_hold=c < len(chunks) - 1,
+                            k0=k0,
+                        )
                     )
-                )
-    return Plan(jobs, mtot, groups * cog, tuple(out_shape))
+    return Plan(jobs, mtot, groups * cog, tuple(out_shape), k_chunks=len(chunks))
+
+
+def job_sums(
+    job: Job, psum=None, *, a_bits: int = 8, w_bits: int = 8, acc_bits: int = 64
+) -> np.ndarray:
+    """The raw sums a job leaves (no bias): ``psum + W.T (A - x_zp)``, as the hardware adds them.
+
+    Parameters
+    ----------
+    job : Job
+    psum : (m, n) int array, optional
+        The sums the previous job held; required when ``job.acc_cont``, refused otherwise.
+    a_bits, w_bits : int
+        Activation and weight widths (value range checks).
+    acc_bits : int
+        The accumulator width: every sum must fit it (the hardware never wraps, so a sum that
+        does not fit is a ValueError, not a wrapped value).
+
+    Returns
+    -------
+    (m, n) ndarray of int64
+    """
+    sums = matmul_acc(job.a, job.w, None, x_zp=job.x_zp, a_bits=a_bits, w_bits=w_bits, acc_bits=64)
+    if job.acc_cont:
+        if psum is None:
+            raise ValueError("psum must hold the previous job's sums for a job with acc_cont")
+        psum = np.asarray(psum, dtype=np.int64)
+        if psum.shape != sums.shape:
+            raise ValueError(f"psum must have shape {sums.shape}, not {psum.shape}")
+        sums = sums + psum
+    elif psum is not None:
+        raise ValueError("psum must be None for a job without acc_cont")
+    lo, hi = int_range(acc_bits)
+    if sums.size and (sums.min() < lo or sums.max() > hi):
+        bad = int(sums.min()) if sums.min() < lo else int(sums.max())
+        raise ValueError(f"partial sum {bad} does not fit acc_bits={acc_bits}")
+    return sums
 
 
 def run_job_reference(
     job: Job,
     *,
+    psum=None,
     rounding: str = "tflite",
     mult_bits: int = 32,
     out_bits: int = 8,
     a_bits: int = 8,
     w_bits: int = 8,
+    acc_bits: int = 64,
 ) -> np.ndarray:
     """NumPy model of one job as the hardware computes it (docs/PROTOCOL.md).
 
     Parameters
     ----------
     job : Job
-    rounding : {"tflite", "single"}
+    psum : (m, n) int array, optional
+        The sums the previous job of a K split held (``job_sums`` of it), for ``job.acc_cont``.
+    rounding : {"tflite", "single", "halfup"}
     mult_bits : int
         Width of ``job.m0`` (the config's mult_bits).
     out_bits, a_bits, w_bits : int
         Output, activation and weight widths (value range checks).
+    acc_bits : int
+        Accumulator width (see :func:`job_sums`).
 
     Returns
     -------
-    (m, n) ndarray of int64
-        Exact (64-bit accumulation; the lowering already bounds K by the config's acc_bits).
+    ndarray of int64, shape ``job.out_shape``
+        The job's outputs: ``(m, n)``, or ``(0, n)`` for a job that holds its sums (it sends
+        none; :func:`job_sums` gives what it holds).
     """
-    return matmul(
-        job.a,
-        job.w,
-        job.bias,
-        x_zp=job.x_zp,
+    sums = job_sums(job, psum, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits)
+    if job.acc_hold:
+        return np.zeros((0, job.n), dtype=np.int64)
+    return requantize_output(
+        sums + job.bias,
         y_zp=job.y_zp,
         m0=job.m0,
         shift=job.shift,
@@ -322,7 +423,51 @@ def run_job_reference(
         rounding=rounding,
         mult_bits=mult_bits,
         out_bits=out_bits,
-        a_bits=a_bits,
-        w_bits=w_bits,
-        acc_bits=64,
     )
+
+
+def run_jobs_reference(jobs, **kwargs) -> list[np.ndarray]:
+    """:func:`run_job_reference` of a job sequence, carrying the partial sums of K splits.
+
+    Parameters
+    ----------
+    jobs : sequence of Job
+        In command order. A job with ``acc_hold`` must be followed by one with ``acc_cont`` and
+        the same ``m`` and ``n`` (docs/PROTOCOL.md, "K split"), and only then.
+    **kwargs
+        ``rounding``, ``mult_bits``, ``out_bits``, ``a_bits``, ``w_bits``, ``acc_bits`` as in
+        :func:`run_job_reference`.
+
+    Returns
+    -------
+    list of ndarray
+        One per job, of shape ``job.out_shape``.
+
+    Raises
+    ------
+    ValueError
+        If the sequence breaks the K-split contract or a sum does not fit ``acc_bits``.
+    """
+    outs, held, prev = [], None, None
+    sum_kw = {k: v for k, v in kwargs.items() if k in ("a_bits", "w_bits", "acc_bits")}
+    for i, job in enumerate(jobs):
+        if job.acc_cont != (held is not None):
+            raise ValueError(
+                f"jobs[{i}] has acc_cont={job.acc_cont} but the previous job "
+                f"{'holds' if held is not None else 'holds no'} partial sums"
+            )
+        if held is not None and (job.m, job.n) != (prev.m, prev.n):
+            raise ValueError(
+                f"jobs[{i}] continues a K split of an M x N = {prev.m} x {prev.n} job with "
+                f"M x N = {job.m} x {job.n}"
+            )
+        if job.acc_hold:
+            held = job_sums(job, held, **sum_kw)
+            outs.append(np.zeros((0, job.n), dtype=np.int64))
+        else:
+            outs.append(run_job_reference(job, psum=held, **kwargs))
+            held = None
+        prev = job
+    if held is not None:
+        raise ValueError("the last job holds partial sums that no job continues")
+    return outs
