@@ -298,12 +298,13 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
         pack_size = max(1, min(groups, config.cols // cog))
         while pack_size > 1 and not _passes(config, 1, pack_size * kg, pack_size * cog):
             pack_size -= 1
-    chunks = _k_chunks(config, pack_size * kg)
-    split = len(chunks) > 1
-    kc = max(size for _, size in chunks)  # every chunk passes where the longest does
+    split_chunks = _k_chunks(config, pack_size * kg)
+    split = len(split_chunks) > 1  # then pack_size is 1: a packed K fits one job
     jobs: list[Job] = []
     for g0 in range(0, groups, pack_size):
         p = min(pack_size, groups - g0)
+        chunks = split_chunks if split else [(0, p * kg)]
+        kc = max(size for _, size in chunks)  # every chunk passes where the longest does
         a_g = a[:, g0 : g0 + p, :].reshape(mtot, p * kg)
         w_g = np.zeros((p * kg, p * cog), dtype=np.int64)
         for i in range(p):  # block diagonal: group g0+i meets only its own weights
@@ -338,7 +339,7 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
                             k0=k0,
                         )
                     )
-    return Plan(jobs, mtot, groups * cog, tuple(out_shape), k_chunks=len(chunks))
+    return Plan(jobs, mtot, groups * cog, tuple(out_shape), k_chunks=len(split_chunks))
 
 
 def job_sums(

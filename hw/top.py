@@ -12,7 +12,8 @@ Structure::
                          ──► output FIFO ──► m_axis_out
 
 Job slots. A slot is taken when its command is accepted and freed when the job's last result row
-enters the requantizers (which register the slot's zero point and clamp bounds with each row); from
+enters the requantizers (which register the slot's zero point and clamp bounds with each row; for a
+job that holds its sums, its last row passes there as a void row that only frees the slot); from
 then until its last output beat is accepted the job is only counted as pending (``busy`` stays
 high). So ``cmd_ready`` is low while both slots hold jobs, and back-pressure on ``m_axis_out`` does
 not keep the next job from loading. A loader takes beats for its next slot once that slot's command
