@@ -2,9 +2,9 @@
 
 Quantization and calibration, multiplier decomposition, requantization (TFLite double rounding,
 single rounding and half-up double rounding), the accumulator-width rule, integer layers with
-exact accumulators, their float twins, error measures, the :class:`Layer` record with its ``.npz`` file format, the lowering
-of a layer onto array jobs (:mod:`golden.lowering`) and the ideal cycle model
-(:mod:`golden.cycles`, with the dataflow names).
+exact accumulators, their float twins, error measures, the :class:`Layer` record with its ``.npz``
+file format, the lowering of a layer onto array jobs with its K splits (:mod:`golden.lowering`)
+and the ideal cycle model (:mod:`golden.cycles`, with the dataflow names).
 The numeric contract is DESIGN.md, "Numeric contract".
 """
 

@@ -209,7 +209,8 @@ def _k_chunks(config, k: int) -> list[tuple[int, int]]:
     longest = _largest(lambda v: _passes(config, 1, v, 1, split=True), k)
     count = -(-k // longest)
     # Chunks of a multiple of rows keep the "ws" folds full; take them when they cost no chunk.
-    aligned = -(-(-(-k // count)) // config.rows) * config.rows
+    even = -(-k // count)
+    aligned = -(-even // config.rows) * config.rows
     if aligned <= longest:
         return [(s, min(aligned, k - s)) for s in range(0, k, aligned)]
     base, extra = divmod(k, count)
@@ -311,9 +312,9 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
             w_g[i * kg : (i + 1) * kg, i * cog : (i + 1) * cog] = wg[g0 + i]
         nn = p * cog
         ch0 = g0 * cog
-        n_lim = _largest(lambda v: _passes(config, 1, kc, v, split), nn)
+        n_lim = _largest(lambda v, kc=kc: _passes(config, 1, kc, v, split), nn)
         for n0, nb in _blocks(nn, n_lim, config.cols):
-            m_lim = _largest(lambda v, nb=nb: _passes(config, v, kc, nb, split), mtot)
+            m_lim = _largest(lambda v, kc=kc, nb=nb: _passes(config, v, kc, nb, split), mtot)
             sl = slice(ch0 + n0, ch0 + n0 + nb)
             for r0, mb in _blocks(mtot, m_lim, config.rows):
                 for c, (k0, kk) in enumerate(chunks):

@@ -22,8 +22,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from hw.config import ArrayConfig
-from hw.sources import ROOT, import_closure, sources_hash
 from hw.psum import PSUM_LATENCY
+from hw.sources import ROOT, import_closure, sources_hash
 from hw.top import QmacTop, top_signature
 
 __all__ = [

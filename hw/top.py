@@ -33,16 +33,17 @@ either holds the result (the job then sends no output) or passes it on to requan
 
 Stall. ``run`` is OutPath's registered "the output FIFO has room for the rows in flight" (see
 hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; PartialSums, the parameter lookup
-and the requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles. Stalled
-parts hold their state and the buffer read ports hold their data, so nothing is lost or duplicated.
+and the requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles.
+Stalled parts hold their state and the buffer read ports hold their data, so nothing is lost or
+duplicated.
 
 Latencies (no stalls): a job's engine ``start`` follows its last parameter beat by
 ``start_latency`` (1) cycle when the engine is free; a result row reaches ``m_axis_out``
 ``output_latency`` (``3 + 2 + Requant.latency + 3``, see hw/psum.py and hw/outpath.py) cycles
-after it left the engine; so a lone job whose a/w words arrive no later than the engine reads them has its last
-output beat ``start_latency + engine.job_cycles(m, k, n) - 1 + output_latency`` cycles after
-its last parameter beat, plus ``stream_start_penalty`` (the engine's) when its a/w words were
-still arriving at the start.
+after it left the engine; so a lone job whose a/w words arrive no later than the engine reads
+them has its last output beat ``start_latency + engine.job_cycles(m, k, n) - 1 +
+output_latency`` cycles after its last parameter beat, plus ``stream_start_penalty`` (the
+engine's) when its a/w words were still arriving at the start.
 """
 
 from __future__ import annotations

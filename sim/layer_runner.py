@@ -291,7 +291,7 @@ def run_layers(
             "ideal_cycles": ideal.cycles,
             "ideal_utilization": ideal.utilization,
             "jobs": len(plan.jobs),
-            **split_cost(layer, plan, config),
+            **split_cost(plan, config),
             "mismatches": 0 if mismatch is None else mismatch.count,
             "job_mismatches": int(run.mismatches[sl].sum()),
             "bad_padding": int(run.bad_padding[sl].sum()),
