@@ -92,8 +92,10 @@ class PartialSums(wiring.Component):
     """
 
     def __init__(self, config: ArrayConfig) -> None:
+        self._MustUse__silence = True  # a rejected instance is not an unused design
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+        self._MustUse__silence = False
         self._config = config
         super().__init__(psum_signature(config))
 
