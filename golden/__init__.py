@@ -1,11 +1,11 @@
 """golden: the NumPy reference model of qmac (pure NumPy; imports no other qmac package).
 
 Quantization and calibration (min/max, percentile, entropy, MSE), multiplier decomposition,
-requantization (TFLite double rounding and single rounding), the accumulator-width rule, integer
-layers with exact accumulators, their float twins, error measures, the :class:`Layer` record with
-its ``.npz`` file format, the lowering of a layer onto array jobs (:mod:`golden.lowering`) and the
-ideal cycle model (:mod:`golden.cycles`, with the dataflow names); TFLite's integer host ops are
-in :mod:`golden.hostops`.
+requantization (TFLite double rounding, single rounding and half-up double rounding), the
+accumulator-width rule, integer layers with exact accumulators, their float twins, error measures,
+the :class:`Layer` record with its ``.npz`` file format, the lowering of a layer onto array jobs
+with its K splits (:mod:`golden.lowering`) and the ideal cycle model (:mod:`golden.cycles`, with
+the dataflow names); TFLite's integer host ops are in :mod:`golden.hostops`.
 The numeric contract is DESIGN.md, "Numeric contract".
 """
 

@@ -63,7 +63,7 @@ def requantize_output(
         The mult_bits-wide multipliers (``quantize_multiplier(real, mult_bits)``).
     act_min, act_max : int or None
         Output clamp; None is the out_bits range.
-    rounding : {"tflite", "single"}
+    rounding : {"tflite", "single", "halfup"}
         See :func:`golden.requantize`.
     mult_bits : int
         Width of m0, 8..32.

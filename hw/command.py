@@ -20,7 +20,10 @@ def command_layout(config: ArrayConfig) -> data.StructLayout:
 
     ``m``, ``k``, ``n`` (unsigned, ``dim_bits``): job dimensions; ``x_zp`` (signed a_bits):
     activation zero point; ``y_zp``, ``act_min``, ``act_max`` (signed out_bits): output zero
-    point and inclusive clamp.
+    point and inclusive clamp; ``acc_cont``, ``acc_hold`` (1 bit each) chain the jobs of a K
+    split (docs/PROTOCOL.md, "K split"): ``acc_cont`` adds the job's sums to the partial sums the
+    previous job held, ``acc_hold`` keeps the sums in the partial-sum memory instead of
+    requantizing and sending them. Both 0 is a whole job (the same as before K splits existed).
     """
     dim = config.dim_bits
     return data.StructLayout({
@@ -31,6 +34,8 @@ def command_layout(config: ArrayConfig) -> data.StructLayout:
         "y_zp": signed(config.out_bits),
         "act_min": signed(config.out_bits),
         "act_max": signed(config.out_bits),
+        "acc_cont": 1,
+        "acc_hold": 1,
     })
 
 

@@ -55,8 +55,9 @@ class ArrayConfig:
         Signed output width (2..16, at most acc_bits).
     dataflow : {"os", "ws"}
         Output-stationary or weight-stationary.
-    rounding : {"tflite", "single"}
-        Requantization rounding: gemmlowp double rounding or one rounding.
+    rounding : {"tflite", "single", "halfup"}
+        Requantization rounding: gemmlowp double rounding (TFLite's reference kernels), one
+        rounding, or double rounding with both steps half up (TFLite's optimized kernels).
     pe_pipeline : int
         Register stages between the multiplier and the accumulator adder in a PE (0..2).
     a_buf_depth, w_buf_depth : int
@@ -67,6 +68,10 @@ class ArrayConfig:
         Output channels per job (per bank) of the parameter memory (power of two).
     acc_depth : int
         Rows per job of the weight-stationary accumulator memory (power of two; unused by "os").
+    psum_depth : int
+        Rows (of ``cols`` accumulators) of the partial-sum memory that carries a job's sums to
+        the next job of a K split (power of two): a job that continues or holds partial sums
+        needs ``ceil(N/cols) * M <= psum_depth`` (docs/PROTOCOL.md, "K split").
     out_fifo_depth : int
         Output FIFO entries (power of two, at least 2 * rows). Absorbs back-pressure.
 
@@ -90,6 +95,7 @@ class ArrayConfig:
     w_buf_depth: int = 1024
     param_depth: int = 256
     acc_depth: int = 256
+    psum_depth: int = 256
     out_fifo_depth: int = 64
 
     def __post_init__(self) -> None:
@@ -118,7 +124,9 @@ class ArrayConfig:
                 f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}"
             )
         _check_int("pe_pipeline", self.pe_pipeline, 0, 2)
-        for name in ("a_buf_depth", "w_buf_depth", "param_depth", "acc_depth", "out_fifo_depth"):
+        for name in (
+            "a_buf_depth", "w_buf_depth", "param_depth", "acc_depth", "psum_depth", "out_fifo_depth"
+        ):
             _check_int(name, getattr(self, name), 2, 1 << 16)
             _check_pow2(name, getattr(self, name))
         if self.a_buf_depth < 16 or self.w_buf_depth < 16:
@@ -152,7 +160,11 @@ class ArrayConfig:
 
     @property
     def max_k(self) -> int:
-        """Largest K whose product sum cannot overflow acc_bits (golden.max_safe_k, bias 0)."""
+        """Largest K whose product sum cannot overflow acc_bits (golden.max_safe_k, bias 0).
+
+        The one limit on a layer's reduction length: a K beyond one buffer bank is split across
+        jobs (docs/PROTOCOL.md, "K split"), whose partial sums are kept in acc_bits.
+        """
         return max_safe_k(self.a_bits, self.w_bits, self.acc_bits)
 
     @property
@@ -199,8 +211,34 @@ class ArrayConfig:
         """Width of the cmd_m / cmd_k / cmd_n ports."""
         return 16
 
-    def check_job(self, m: int, k: int, n: int) -> None:
-        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md)."""
+    @property
+    def max_job_k(self) -> int:
+        """Largest K of one job (M = N = 1): the buffer banks, max_k and the cmd_k port.
+
+        A longer K is split across jobs (docs/PROTOCOL.md, "K split"), up to :attr:`max_k`.
+        """
+        a_k = self.a_buf_depth if self.dataflow == "os" else self.rows * self.a_buf_depth
+        return min((1 << self.dim_bits) - 1, self.max_k, a_k, self.w_buf_depth)
+
+    def check_k(self, k: int) -> None:
+        """Raise ValueError if a sum over ``k`` products can overflow acc_bits (``k > max_k``).
+
+        This bounds the whole K of an output, over all the jobs of a K split.
+        """
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"K must be an integer, not {k!r}")
+        if k > self.max_k:
+            raise ValueError(
+                f"K={k} exceeds max_k={self.max_k} of acc_bits={self.acc_bits} "
+                f"for a_bits={self.a_bits}, w_bits={self.w_bits}"
+            )
+
+    def check_job(self, m: int, k: int, n: int, *, split: bool = False) -> None:
+        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md).
+
+        ``split``: the job is one of a K split (``acc_cont`` or ``acc_hold`` set), so its
+        ``ceil(N/cols) * M`` partial-sum rows must fit ``psum_depth``.
+        """
         for name, value in (("M", m), ("K", k), ("N", n)):
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"job {name} must be an integer, not {value!r}")
@@ -228,6 +266,12 @@ class ArrayConfig:
         if a_words > self.a_buf_depth:
             raise ValueError(
                 f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}"
+            )
+        psum_rows = -(-n // self.cols) * m
+        if split and psum_rows > self.psum_depth:
+            raise ValueError(
+                f"split job needs ceil(N/cols)*M={psum_rows} partial-sum rows > "
+                f"psum_depth={self.psum_depth}"
             )
 
     # ---- identity -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from hw.config import ArrayConfig
+from hw.psum import PSUM_LATENCY
 from hw.sources import ROOT, import_closure, sources_hash
 from hw.top import QmacTop, top_signature
 
@@ -184,14 +185,16 @@ def ports(config: ArrayConfig, component: wiring.Component | None = None) -> lis
 def _latencies(config: ArrayConfig) -> dict[str, int]:
     """Pipeline figures in cycles, read from the components' own properties.
 
-    ``requant`` (``Requant.latency``), ``top_start`` / ``top_output`` (QmacTop's ``start_latency``:
-    last parameter beat to engine start; ``output_latency``: engine result row to its output beat)
-    and ``engine_<name>`` (the dataflow engine's ``latencies``).
+    ``requant`` (``Requant.latency``), ``psum`` (``PartialSums.latency``), ``top_start`` /
+    ``top_output`` (QmacTop's ``start_latency``: last parameter beat to engine start;
+    ``output_latency``: engine result row to its output beat) and ``engine_<name>`` (the dataflow
+    engine's ``latencies``).
     """
     top = QmacTop(config)
     top._MustUse__silence = True  # built only to read latency properties
     figures = {
         "requant": config.requant_latency,
+        "psum": PSUM_LATENCY,
         "top_start": top.start_latency,
         "top_output": top.output_latency,
     }
@@ -217,13 +220,21 @@ def _streams(config: ArrayConfig) -> dict[str, dict]:
 
 
 def _job_limits(config: ArrayConfig) -> dict[str, int]:
+    """The limits of docs/PROTOCOL.md ("Limits", "K split"), as ``ArrayConfig.check_job`` applies.
+
+    ``max_k`` bounds the whole K of an output (over all jobs of a K split; cause: acc_bits),
+    ``max_k_per_job`` one job's K with M = N = 1 (the buffer banks), ``psum_rows`` the
+    ``ceil(N/cols) * M`` of a job of a K split.
+    """
     top = (1 << config.dim_bits) - 1
     limits = {
         "max_m": min(top, config.acc_depth) if config.dataflow == "ws" else top,
-        "max_k": min(top, config.max_k),
+        "max_k": config.max_k,
+        "max_k_per_job": config.max_job_k,
         "max_n": min(top, config.param_depth),
         "a_buf_words": config.a_buf_depth,
         "w_buf_words": config.w_buf_depth,
+        "psum_rows": config.psum_depth,
         "jobs_in_flight": 2,
     }
     return limits

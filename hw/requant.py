@@ -20,9 +20,11 @@ Q31 multiplier is ``m0_B * 2**(32 - B)``) and write ``rshift(v, a) = floor((v + 
 - ``"tflite"``, ``shift < 0``: the high multiply is ``t = rshift(q, B - 1)`` (a constant shift),
   then RoundingDivideByPOT by ``R = -shift`` (ties away from zero) is ``rshift(t - [t < 0], R)``.
 - ``"single"``: ``(acc * m0 + 2**(30 - shift)) >> (31 - shift)`` is ``rshift(q, B - 1 - shift)``.
+- ``"halfup"``: as ``"tflite"``, but the second rounding is half up: ``rshift(q, B - 1 - shift)``
+  for ``shift >= 0`` and ``rshift(t, -shift)`` for ``shift < 0``.
 
-So one variable rounding shifter serves every case: its operand is ``q`` or ``t - [t < 0]`` and its
-amount is ``B - 1 - shift`` or ``-shift``. (``t - [t < 0]`` is computed in one addition as
+So one variable rounding shifter serves every case: its operand is ``q``, ``t`` or ``t - [t < 0]``
+and its amount is ``B - 1 - shift`` or ``-shift``. (``t - [t < 0]`` is computed in one addition as
 ``(q + c) >> (B - 1)``, ``c = ±2^(B-2)`` by the sign of q; see the comment in the code.) The shifter
 computes ``h = (v << (K + 1)) >> (a + K)`` and ``rshift(v, a) = (h + 1) >> 1`` with
 ``K = max(0, 31 - B)``, exact for every ``a >= -K`` (left shifts included) with only an arithmetic
@@ -73,8 +75,9 @@ class Requant(wiring.Component):
        chunks of at most 18 bits and every partial product (one DSP block each) is registered,
        then a balanced adder tree sums them with one register per level (1 + ceil(log2(terms))
        stages; a single 18 x 18 product takes one).
-    3. Operand and amount of the rounding shifter: for ``"tflite"`` with a negative shift the
-       high multiply's constant rounding shift by ``mult_bits - 1`` with the ties-away correction.
+    3. Operand and amount of the rounding shifter: for ``"tflite"`` and ``"halfup"`` with a
+       negative shift the high multiply's constant rounding shift by ``mult_bits - 1`` (with the
+       ties-away correction for ``"tflite"``).
     4. Barrel shifter (arithmetic right shift by the amount, one fraction bit kept).
     5. Saturation to ``out_bits + 3`` bits and the round-half-up increment.
     6. ``+ y_zp``, clamp to ``[act_min, act_max]`` (``max`` with ``act_min`` first, then ``min``
@@ -145,12 +148,13 @@ class Requant(wiring.Component):
     def elaborate(self, platform) -> Module:
         cfg = self._config
         acc_bits, mult_bits, out_bits = cfg.acc_bits, cfg.mult_bits, cfg.out_bits
-        tflite = cfg.rounding == "tflite"
+        double = cfg.rounding in ("tflite", "halfup")  # a high multiply, then a rounding shift
         q_bits = acc_bits + 1 + mult_bits
         # Left headroom so that the smallest amount, mult_bits - 1 - 30, becomes a right shift >= 0.
         k = max(0, 31 - mult_bits)
-        # Largest amount + k: "single" reaches mult_bits - 1 + 31, "tflite" mult_bits - 1 or 31.
-        max_amount = (mult_bits + 30 if not tflite else max(mult_bits - 1, 31)) + k
+        # Largest amount + k: "single" reaches mult_bits - 1 + 31, the double roundings
+        # mult_bits - 1 or 31.
+        max_amount = (mult_bits + 30 if not double else max(mult_bits - 1, 31)) + k
         # Saturation width before the zero point: anything beyond lands beyond every clamp bound.
         sat_bits = out_bits + 2
         m = Module()
@@ -209,15 +213,17 @@ class Requant(wiring.Component):
         s3_zp, s3_min, s3_max = Signal.like(s1_zp), Signal.like(s1_min), Signal.like(s1_max)
         direct_amount = Signal(signed(8))
         m.d.comb += direct_amount.eq(mult_bits - 1 - s2_shift + k)
-        if tflite:
-            # High multiply of a right-shifting channel, t = rshift(q, B - 1), and the ties-away
-            # operand t - [t < 0] in one addition: u = (q + c) >> (B - 1) with c = +2^(B-2) for
-            # q >= 0 and -2^(B-2) for q < 0. The two differ from t - [t < 0] only for
-            # -2^(B-2) <= q < 0, where they give -1 instead of 0, and rshift(-1, R) = rshift(0, R)
-            # = 0 for every R >= 1.
+        if double:
+            # High multiply of a right-shifting channel, t = rshift(q, B - 1) = (q + 2^(B-2)) >>
+            # (B - 1): the operand of "halfup". For "tflite", the ties-away operand t - [t < 0]
+            # in the same one addition: u = (q + c) >> (B - 1) with c = +2^(B-2) for q >= 0 and
+            # -2^(B-2) for q < 0. The two differ from t - [t < 0] only for -2^(B-2) <= q < 0,
+            # where they give -1 instead of 0, and rshift(-1, R) = rshift(0, R) = 0 for every
+            # R >= 1.
             half = 1 << (mult_bits - 2)
+            nudge = Mux(s2_q[-1], -half, half) if cfg.rounding == "tflite" else half
             high = Signal(signed(q_bits - mult_bits + 2))
-            m.d.comb += high.eq((s2_q + Mux(s2_q[-1], -half, half)) >> (mult_bits - 1))
+            m.d.comb += high.eq((s2_q + nudge) >> (mult_bits - 1))
             m.d.sync += [
                 s3_v.eq(Mux(s2_shift < 0, high, s2_q)),
                 s3_amount.eq(Mux(s2_shift < 0, k - s2_shift, direct_amount)),

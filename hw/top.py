@@ -7,11 +7,13 @@ Structure::
     cmd ──► JobSlots (hw/slots.py: 2 slots, slot = bank = job index mod 2)
     s_axis_a/w/param ──► StreamLoader ──► a / w / param memories (2 banks each)
     engine (OSEngine or WSEngine, under EnableInserter(eng_run)) ◄── buffer read ports
-      └─ result rows ──► OutPath (hw/outpath.py): param lookup (2 cycles) ──► cols x Requant
+      └─ result rows ──► PartialSums (hw/psum.py: partial sums of a K split, 3 cycles)
+                         ──► OutPath (hw/outpath.py): param lookup (2 cycles) ──► cols x Requant
                          ──► output FIFO ──► m_axis_out
 
 Job slots. A slot is taken when its command is accepted and freed when the job's last result row
-enters the requantizers (which register the slot's zero point and clamp bounds with each row); from
+enters the requantizers (which register the slot's zero point and clamp bounds with each row; for a
+job that holds its sums, its last row passes there as a void row that only frees the slot); from
 then until its last output beat is accepted the job is only counted as pending (``busy`` stays
 high). So ``cmd_ready`` is low while both slots hold jobs, and back-pressure on ``m_axis_out`` does
 not keep the next job from loading. A loader takes beats for its next slot once that slot's command
@@ -25,18 +27,23 @@ whose buffer read addresses a word not written yet. The rule never lets a hold d
 job's results, so a host may send job ``j + 1``'s activations after receiving job ``j``'s outputs
 (layer by layer).
 
+K split. The jobs of a K split (``acc_cont`` / ``acc_hold``, docs/PROTOCOL.md) are ordinary jobs
+to the loaders and the engine; PartialSums adds each row to the sums the previous job held and
+either holds the result (the job then sends no output) or passes it on to requantization.
+
 Stall. ``run`` is OutPath's registered "the output FIFO has room for the rows in flight" (see
-hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; the parameter lookup and the
-requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles. Stalled
-parts hold their state and the buffer read ports hold their data, so nothing is lost or duplicated.
+hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; PartialSums, the parameter lookup
+and the requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles.
+Stalled parts hold their state and the buffer read ports hold their data, so nothing is lost or
+duplicated.
 
 Latencies (no stalls): a job's engine ``start`` follows its last parameter beat by
 ``start_latency`` (1) cycle when the engine is free; a result row reaches ``m_axis_out``
-``output_latency`` (``2 + Requant.latency + 3``, see hw/outpath.py) cycles after it left the
-engine; so a lone job whose a/w words arrive no later than the engine reads them has its last
-output beat ``start_latency + engine.job_cycles(m, k, n) - 1 + output_latency`` cycles after
-its last parameter beat, plus ``stream_start_penalty`` (the engine's) when its a/w words were
-still arriving at the start.
+``output_latency`` (``3 + 2 + Requant.latency + 3``, see hw/psum.py and hw/outpath.py) cycles
+after it left the engine; so a lone job whose a/w words arrive no later than the engine reads
+them has its last output beat ``start_latency + engine.job_cycles(m, k, n) - 1 +
+output_latency`` cycles after its last parameter beat, plus ``stream_start_penalty`` (the
+engine's) when its a/w words were still arriving at the start.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from hw.engine_os import OSEngine
 from hw.engine_ws import WSEngine
 from hw.loader import StreamLoader
 from hw.outpath import OutPath, outpath_latency
+from hw.psum import PSUM_LATENCY, PartialSums
 from hw.slots import STREAMS, JobSlots
 
 __all__ = ["QmacTop", "top_signature", "ENGINES"]
@@ -153,10 +161,11 @@ class QmacTop(wiring.Component):
     def output_latency(self) -> int:
         """Cycles from a result row on the engine's ``res_*`` to its beat on ``m_axis_out``.
 
-        Parameter lookup (2) + ``Requant.latency`` + output FIFO (2) + registered output
-        stage (1), with room in the FIFO (``hw.outpath.outpath_latency``).
+        Partial sums (3, ``hw.psum.PSUM_LATENCY``) + parameter lookup (2) + ``Requant.latency``
+        + output FIFO (2) + registered output stage (1), with room in the FIFO
+        (``hw.outpath.outpath_latency``).
         """
-        return outpath_latency(self._config)
+        return PSUM_LATENCY + outpath_latency(self._config)
 
     @property
     def param_words(self) -> int:
@@ -334,14 +343,26 @@ class QmacTop(wiring.Component):
             m.d.sync += in_engine.eq(in_engine + 1)
         with m.Elif(~started_now & finished_now):
             m.d.sync += in_engine.eq(in_engine - 1)
-        # Rows reach the output path only on cycles the engine advances.
+        # Rows reach the partial sums (and the output path) only on cycles the engine advances.
+        psum = PartialSums(cfg)
+        m.submodules.psum = EnableInserter(out.run)(psum)
+        bank = engine.res_bank
         m.d.comb += [
-            out.res_valid.eq(engine.res_valid & ~hold),
-            out.res_acc.eq(engine.res_acc),
-            out.res_nb.eq(engine.res_nb),
-            out.res_bank.eq(engine.res_bank),
-            out.res_last.eq(engine.res_last),
-            out.res_lanes.eq(engine.res_lanes),
+            psum.i_valid.eq(engine.res_valid & ~hold),
+            psum.i_acc.eq(engine.res_acc),
+            psum.i_nb.eq(engine.res_nb),
+            psum.i_bank.eq(bank),
+            psum.i_last.eq(engine.res_last),
+            psum.i_lanes.eq(engine.res_lanes),
+            psum.i_cont.eq(Mux(bank, slot[1].acc_cont, slot[0].acc_cont)),
+            psum.i_hold.eq(Mux(bank, slot[1].acc_hold, slot[0].acc_hold)),
+            out.res_valid.eq(psum.o_valid),
+            out.res_acc.eq(psum.o_acc),
+            out.res_nb.eq(psum.o_nb),
+            out.res_bank.eq(psum.o_bank),
+            out.res_last.eq(psum.o_last),
+            out.res_lanes.eq(psum.o_lanes),
+            out.res_void.eq(psum.o_void),
         ]
 
     def _output(self, m: Module, slots: JobSlots, out: OutPath, p_mem: Memory) -> None:

@@ -31,7 +31,7 @@ async def run_jobs(dut):
     timeout = jobs["meta"]["timeout_cycles"]
     # a Timer is one callback; ClockCycles would wake Python every cycle
     await First(tb.sink.all_done.wait(), Timer(timeout * PERIOD_NS, unit="ns"))
-    timed_out = len(tb.sink.frames) < tb.njobs
+    timed_out = len(tb.sink.frames) < tb.nframes
     wall = time.perf_counter() - t0
     res = tb.score()
     out, out_off = concat(res["outs"])
@@ -51,7 +51,7 @@ async def run_jobs(dut):
         wall_seconds=np.float64(wall),
     )
     assert not timed_out, (
-        f"timeout: {len(tb.sink.frames)} of {tb.njobs} jobs finished in {timeout} cycles"
+        f"timeout: {len(tb.sink.frames)} of {tb.nframes} output frames in {timeout} cycles"
     )
     assert not dut.error.value, (
         "the sticky error port is set (a tlast disagreed with a job's beat count)"

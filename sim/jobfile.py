@@ -11,13 +11,15 @@ meta : JSON string
     "seed": int, "timeout_cycles": int}``.
 cmd : (J, F) int64
     Per job the command fields ``meta["cmd_fields"]`` (``hw.command.command_fields``: ``m, k, n,
-    x_zp, y_zp, act_min, act_max``), the attributes of the same names of each job.
+    x_zp, y_zp, act_min, act_max, acc_cont, acc_hold``), the attributes of the same names of each
+    job.
 a, w, param : uint8 concatenations of each job's stream bytes, with ``<name>_off`` (J+1,) offsets.
-expected : int64 concatenation of each job's (m, n) expected outputs, row-major, ``expected_off``.
+expected : int64 concatenation of each job's expected outputs (``job.out_shape``: (m, n), or
+    (0, n) for a job that holds its sums for a K split), row-major, ``expected_off``.
 
 Result file keys
 ----------------
-out, out_off : the (m, n) outputs received per job (zeros where a job never finished).
+out, out_off : the outputs received per job (``job.out_shape``; zeros where a job never finished).
 beat_cycles, beat_off : ``cycle_count`` at the handshake of each output beat, per job.
 cmd_cycle : (J,) ``cycle_count`` at the handshake of each command (-1 if never accepted).
 mismatches, bad_padding : (J,) per-job counts from the scoreboard.

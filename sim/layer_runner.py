@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from golden.cycles import layer_cycles
-from golden.lowering import Plan, lower, run_job_reference
+from golden.lowering import Plan, lower, run_jobs_reference
 from sim.jobfile import split, write_job_file
 from sim.packing import job_streams
 from sim.runner import build, cache_root, run_cocotb
+from sim.split_cost import split_cost
 
 __all__ = ["LayerMismatch", "SimError", "find_mismatch", "run_jobs", "run_layer", "run_layers"]
 
@@ -115,8 +116,9 @@ def run_jobs(
     ----------
     config : hw.config.ArrayConfig
     jobs : sequence of golden.lowering.Job
-    expected : sequence of (m, n) int arrays
-        What the testbench's scoreboard compares each job's output with.
+    expected : sequence of int arrays
+        What the testbench's scoreboard compares each job's output with (shape
+        ``job.out_shape``: ``(0, n)`` for a job that holds its sums for a K split).
     gaps, backpressure : bool
         Random valid gaps on the inputs / random ready back-pressure on the output.
     waves : bool
@@ -173,7 +175,8 @@ def run_jobs(
     with np.load(result_file) as r:
         res = {k: r[k] for k in r.files}
     outs = [
-        o.reshape(j.m, j.n) for o, j in zip(split(res["out"], res["out_off"]), jobs, strict=False)
+        o.reshape(j.out_shape)
+        for o, j in zip(split(res["out"], res["out_off"]), jobs, strict=False)
     ]
     wave = str(folder / "sim" / info.wave_file) if waves else None
     if not waves:
@@ -253,8 +256,9 @@ def run_layers(
         out_bits=config.out_bits,
         a_bits=config.a_bits,
         w_bits=config.w_bits,
+        acc_bits=config.acc_bits,
     )
-    expected = [run_job_reference(j, **kw) for j in jobs]
+    expected = run_jobs_reference(jobs, **kw)
     run = run_jobs(
         config,
         jobs,
@@ -287,6 +291,7 @@ def run_layers(
             "ideal_cycles": ideal.cycles,
             "ideal_utilization": ideal.utilization,
             "jobs": len(plan.jobs),
+            **split_cost(plan, config),
             "mismatches": 0 if mismatch is None else mismatch.count,
             "job_mismatches": int(run.mismatches[sl].sum()),
             "bad_padding": int(run.bad_padding[sl].sum()),
@@ -341,8 +346,11 @@ def run_layer(
     stats : dict
         ``cycles`` (first command to last output beat, from ``cycle_count``), ``macs``,
         ``utilization`` = macs / (rows * cols * cycles), ``ideal_cycles`` (golden.cycles), ``jobs``,
-        ``mismatches`` (elements differing from the golden layer), ``mismatch`` (LayerMismatch or
-        None), ``wall_seconds``, ``sim_seconds``, ``cycles_per_second``, ``wave_file``.
+        the K split's figures (``sim.split_cost.split_cost``: ``k_chunks``, ``beats``,
+        ``model_cycles``, ``unsplit_beats``, ``unsplit_model_cycles``, ``split_extra_beats``,
+        ``split_extra_cycles``), ``mismatches`` (elements differing from the golden layer),
+        ``mismatch`` (LayerMismatch or None), ``wall_seconds``, ``sim_seconds``,
+        ``cycles_per_second``, ``wave_file``.
     """
     return run_layers(
         config,

@@ -24,12 +24,15 @@ CONFIG_OPTIONS: dict[str, str] = {
     "mult_bits": "signed width of the requantization multiplier m0 (8..32)",
     "out_bits": "signed output width (2..16, at most acc_bits)",
     "dataflow": "os = output-stationary, ws = weight-stationary",
-    "rounding": "tflite = gemmlowp double rounding (TFLite reference), single = one rounding",
+    "rounding": "tflite = gemmlowp double rounding (TFLite reference kernels), single = one "
+    "rounding, halfup = double rounding with both steps half up (TFLite optimized kernels)",
     "pe_pipeline": "register stages between multiplier and accumulator in a PE (0..2)",
     "a_buf_depth": "words per bank of the activation buffer (power of two, >= 16)",
     "w_buf_depth": "words per bank of the weight buffer (power of two, >= 16)",
     "param_depth": "output channels per job in the parameter memory (power of two, >= cols)",
     "acc_depth": "rows per job of the ws accumulator memory (power of two; unused by os)",
+    "psum_depth": "rows of the partial-sum memory of a K split (power of two); a split job "
+    "needs ceil(N/cols) * M <= psum_depth",
     "out_fifo_depth": "output FIFO entries (power of two, >= 2 * rows); absorbs back-pressure",
 }
 

@@ -66,6 +66,6 @@ def run(args: argparse.Namespace) -> int:
     for kind, path in paths.items():
         print(f"  {kind:<8} {path}  ({path.stat().st_size:,} bytes)")
     lat = ", ".join(f"{k}={v}" for k, v in info["latencies"].items())
-    print(f"  max_k={config.max_k}  peak_macs_per_cycle={config.peak_macs_per_cycle}  "
-          f"latencies: {lat}")
+    print(f"  max_k={config.max_k} (K per job {config.max_job_k}, longer K split across jobs)  "
+          f"peak_macs_per_cycle={config.peak_macs_per_cycle}  latencies: {lat}")
     return 0

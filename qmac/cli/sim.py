@@ -104,6 +104,19 @@ def layer_from_args(args: argparse.Namespace, config):
     )
 
 
+def _split_text(stats) -> str:
+    """The K split's chunk count and its extra cost against an unsplit ideal (sim.split_cost)."""
+    chunks = stats["k_chunks"]
+    if chunks == 1:
+        return "none (K fits one job)"
+    if stats["split_extra_beats"] is None:
+        return f"{chunks} chunks per output block (no unsplit ideal: K beyond any bank)"
+    return (
+        f"{chunks} chunks per output block: {stats['split_extra_beats']:+,} input beats, "
+        f"{stats['split_extra_cycles']:+,} cycles (model) vs an unsplit ideal"
+    )
+
+
 def _table(config, layer, stats) -> str:
     rows = [
         ("array", f"{config.name} (config {config.digest})"),
@@ -113,6 +126,7 @@ def _table(config, layer, stats) -> str:
             f"{tuple(layer.output_shape)}",
         ),
         ("jobs", f"{stats['jobs']}"),
+        ("K split", _split_text(stats)),
         ("MACs", f"{stats['macs']:,}"),
         ("cycles", f"{stats['cycles']:,} (ideal model {stats['ideal_cycles']:,})"),
         (

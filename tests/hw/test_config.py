@@ -18,12 +18,13 @@ def test_init():
     assert (cfg.mult_bits, cfg.out_bits, cfg.dataflow, cfg.rounding) == (32, 8, "os", "tflite")
     cfg = ArrayConfig(rows=2, cols=3, a_bits=4, w_bits=5, acc_bits=24, mult_bits=16, out_bits=6,
                       dataflow="ws", rounding="single", pe_pipeline=0, a_buf_depth=32,
-                      w_buf_depth=64, param_depth=8, acc_depth=16, out_fifo_depth=4)
+                      w_buf_depth=64, param_depth=8, acc_depth=16, psum_depth=32,
+                      out_fifo_depth=4)
     assert cfg.to_dict() == {
         "rows": 2, "cols": 3, "a_bits": 4, "w_bits": 5, "acc_bits": 24, "mult_bits": 16,
         "out_bits": 6, "dataflow": "ws", "rounding": "single", "pe_pipeline": 0,
         "a_buf_depth": 32, "w_buf_depth": 64, "param_depth": 8, "acc_depth": 16,
-        "out_fifo_depth": 4,
+        "psum_depth": 32, "out_fifo_depth": 4,
     }
     assert ArrayConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -32,7 +33,7 @@ def test_init():
 
 def test_constants():
     assert DATAFLOWS == ("os", "ws")
-    assert ROUNDINGS == ("tflite", "single") == golden.ROUNDINGS
+    assert ROUNDINGS == ("tflite", "single", "halfup") == golden.ROUNDINGS
 
 
 @pytest.mark.parametrize("name", list(PRESETS))
@@ -154,6 +155,26 @@ def test_check_job_ok():
     cfg = ArrayConfig(a_buf_depth=64, w_buf_depth=64, param_depth=16, acc_depth=16)
     cfg.check_job(16, 16, 16)  # os: ceil(16/4)*16 = 64 words each
     cfg.replace(dataflow="ws").check_job(16, 16, 16)
+    cfg.replace(psum_depth=64).check_job(16, 16, 16, split=True)  # ceil(16/4)*16 = 64 rows
+
+
+def test_k_limits():
+    """One limit on the whole K (max_k, the accumulator), another on one job's K (the banks)."""
+    cfg = ArrayConfig(a_buf_depth=64, w_buf_depth=128)
+    cfg.check_k(cfg.max_k)
+    with pytest.raises(ValueError, match=r"^K=65794 exceeds max_k=65793 of acc_bits=32 "):
+        cfg.check_k(65794)
+    with pytest.raises(TypeError, match=r"^K must be an integer, not 1\.0$"):
+        cfg.check_k(1.0)
+    assert cfg.max_job_k == 64  # os: ceil(1/rows) * K <= a_buf_depth
+    assert cfg.replace(dataflow="ws").max_job_k == 128  # ws: ceil(K/rows) <= 64, K <= 128
+    assert ArrayConfig(acc_bits=20).max_job_k == ArrayConfig(acc_bits=20).max_k == 16
+    deep = ArrayConfig(a_buf_depth=1 << 16, w_buf_depth=1 << 16)
+    assert deep.max_job_k == 65535  # the cmd_k port
+    for c in (cfg, cfg.replace(dataflow="ws"), deep):
+        c.check_job(1, c.max_job_k, 1)
+        with pytest.raises(ValueError):
+            c.check_job(1, c.max_job_k + 1, 1)
 
 
 @pytest.mark.parametrize("dataflow,mkn,message", [
@@ -166,14 +187,21 @@ def test_check_job_ok():
     ("os", (5, 9, 1), r"^job needs 18 activation words > a_buf_depth=16$"),
     ("ws", (17, 1, 1), r"^job M=17 exceeds acc_depth=16$"),
     ("ws", (9, 5, 1), r"^job needs 18 activation words > a_buf_depth=16$"),
+    ("os", (4, 2, 9, True),
+     r"^split job needs ceil\(N/cols\)\*M=12 partial-sum rows > psum_depth=8$"),
+    ("ws", (9, 2, 1, True),
+     r"^split job needs ceil\(N/cols\)\*M=9 partial-sum rows > psum_depth=8$"),
 ])
 def test_check_job_rejects(dataflow, mkn, message):
     cfg = ArrayConfig(a_bits=2, w_bits=2, acc_bits=10, out_bits=2, dataflow=dataflow,
                       a_buf_depth=16, w_buf_depth=16, param_depth=16, acc_depth=16,
-                      out_fifo_depth=8)
+                      psum_depth=8, out_fifo_depth=8)
     assert cfg.max_k == 85  # (2^9 - 1) // ((2^2 - 1) * 2^1)
+    *mkn, split = (*mkn, False) if len(mkn) == 3 else mkn
     with pytest.raises((ValueError, TypeError), match=message):
-        cfg.check_job(*mkn)
+        cfg.check_job(*mkn, split=split)
+    if split:
+        cfg.check_job(*mkn)  # the same job passes when it is not one of a K split
 
 
 # ---- rejected configs -------------------------------------------------------------------------
@@ -198,7 +226,8 @@ def test_check_job_rejects(dataflow, mkn, message):
      r"^out_bits must be at most acc_bits = 8, not 9$"),
     (dict(dataflow="is"), ValueError, r"^dataflow must be one of os, ws, not 'is'$"),
     (dict(dataflow=None), ValueError, r"^dataflow must be one of os, ws, not None$"),
-    (dict(rounding="even"), ValueError, r"^rounding must be one of tflite, single, not 'even'$"),
+    (dict(rounding="even"), ValueError,
+     r"^rounding must be one of tflite, single, halfup, not 'even'$"),
     (dict(pe_pipeline=3), ValueError, r"^pe_pipeline must be in \[0, 2\], not 3$"),
     (dict(pe_pipeline=1.5), TypeError, r"^pe_pipeline must be an integer, not 1\.5$"),
     (dict(a_buf_depth=1000), ValueError, r"^a_buf_depth must be a power of two, not 1000$"),
@@ -207,6 +236,8 @@ def test_check_job_rejects(dataflow, mkn, message):
     (dict(param_depth=3), ValueError, r"^param_depth must be a power of two, not 3$"),
     (dict(cols=8, param_depth=4), ValueError, r"^param_depth must be at least cols = 8, not 4$"),
     (dict(acc_depth=96), ValueError, r"^acc_depth must be a power of two, not 96$"),
+    (dict(psum_depth=24), ValueError, r"^psum_depth must be a power of two, not 24$"),
+    (dict(psum_depth=1), ValueError, r"^psum_depth must be in \[2, 65536\], not 1$"),
     (dict(out_fifo_depth=4), ValueError, r"^out_fifo_depth must be at least 2 \* rows = 8, not 4$"),
     (dict(out_fifo_depth=48), ValueError, r"^out_fifo_depth must be a power of two, not 48$"),
     (dict(out_fifo_depth=True), TypeError, r"^out_fifo_depth must be an integer, not True$"),

@@ -30,6 +30,7 @@ def protocol_ports(cfg: ArrayConfig) -> dict[str, tuple[str, int]]:
         "cmd_m": ("in", 16), "cmd_k": ("in", 16), "cmd_n": ("in", 16),
         "cmd_x_zp": ("in", cfg.a_bits), "cmd_y_zp": ("in", cfg.out_bits),
         "cmd_act_min": ("in", cfg.out_bits), "cmd_act_max": ("in", cfg.out_bits),
+        "cmd_acc_cont": ("in", 1), "cmd_acc_hold": ("in", 1),
         "busy": ("out", 1), "done": ("out", 1), "error": ("out", 1), "cycle_count": ("out", 32),
     }
     widths = {"a": -(-cfg.rows * cfg.a_bits // 8) * 8, "w": -(-cfg.cols * cfg.w_bits // 8) * 8,
@@ -105,7 +106,10 @@ def test_manifest_fields(outputs):
     assert d["max_k"] == (2**31 - 1) // (255 * 128)
     assert d["peak_macs_per_cycle"] == 16
     lim = info["job_limits"]
-    assert (lim["max_m"], lim["max_k"], lim["max_n"]) == (65535, 65535, CONFIG.param_depth)
+    # K of an output over all the jobs of a K split: the accumulator's bound, beyond the cmd_k port
+    assert (lim["max_m"], lim["max_k"], lim["max_n"]) == (65535, 65793, CONFIG.param_depth)
+    assert lim["max_k_per_job"] == min(CONFIG.a_buf_depth, CONFIG.w_buf_depth)
+    assert lim["psum_rows"] == CONFIG.psum_depth
 
 
 def test_manifest_stream_layouts():
@@ -136,6 +140,11 @@ def test_manifest_latencies(dataflow):
     top = QmacTop(cfg)
     top._MustUse__silence = True
     assert (lat["top_start"], lat["top_output"]) == (top.start_latency, top.output_latency)
+    from hw.psum import PartialSums
+
+    psum = PartialSums(cfg)
+    psum._MustUse__silence = True
+    assert lat["psum"] == psum.latency
     if dataflow == "os":
         from hw.engine_os import OSEngine
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from hw import emit
-from hw.config import ArrayConfig, preset
+from hw.config import ROUNDINGS, ArrayConfig, preset
 from hw.requant import Requant
 from sim.toolchain import verilator_env
 
@@ -61,7 +61,7 @@ def test_lint_top(name, tmp_path):
     assert "%Warning" not in result.stderr and "%Error" not in result.stderr
 
 
-@pytest.mark.parametrize("rounding", ["tflite", "single"])
+@pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_lint_requant(rounding, tmp_path):
     cfg = ArrayConfig(mult_bits=16, rounding=rounding)
     result = lint(emit.generate_verilog(cfg, Requant(cfg), name="requant"), "requant", tmp_path)

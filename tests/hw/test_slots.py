@@ -14,7 +14,8 @@ CFG = ArrayConfig(rows=2, cols=2)
 
 
 def _command(i: int) -> dict:
-    return dict(m=10 + i, k=20 + i, n=30 + i, x_zp=-i, y_zp=i, act_min=-100 + i, act_max=100 - i)
+    return dict(m=10 + i, k=20 + i, n=30 + i, x_zp=-i, y_zp=i, act_min=-100 + i, act_max=100 - i,
+                acc_cont=i % 2, acc_hold=(i // 2) % 2)
 
 
 def _run(scenario):

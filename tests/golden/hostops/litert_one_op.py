@@ -56,18 +56,32 @@ _OPS = {
     "SOFTMAX": ("SOFTMAX", "SoftmaxOptions", schema.SoftmaxOptionsT),
     "QUANTIZE": ("QUANTIZE", "QuantizeOptions", schema.QuantizeOptionsT),
     "DEQUANTIZE": ("DEQUANTIZE", "DequantizeOptions", schema.DequantizeOptionsT),
+    # the array ops, for the rounding agreement of tests/golden/test_litert_rounding.py
+    "CONV_2D": ("CONV_2D", "Conv2DOptions", schema.Conv2DOptionsT),
+    "DEPTHWISE_CONV_2D": (
+        "DEPTHWISE_CONV_2D", "DepthwiseConv2DOptions", schema.DepthwiseConv2DOptionsT
+    ),
+    "FULLY_CONNECTED": ("FULLY_CONNECTED", "FullyConnectedOptions", schema.FullyConnectedOptionsT),
 }
+
+#: Operator versions where version 1 lacks int8 per-channel quantization.
+_VERSIONS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4}
 
 
 @dataclass
 class Tensor:
-    """One tensor of the model: shape, element type, per-tensor quantization, constant data."""
+    """One tensor of the model: shape, element type, quantization, constant data.
+
+    ``scale`` is a float (per tensor) or a sequence (per channel along ``quantized_dimension``,
+    with zero points 0 unless ``zero_point`` is a sequence too).
+    """
 
     shape: tuple[int, ...]
     dtype: str = "int8"
-    scale: float | None = None
-    zero_point: int | None = None
+    scale: object = None
+    zero_point: object = None
     data: np.ndarray | None = field(default=None, repr=False)
+    quantized_dimension: int = 0
 
 
 def _options(op: str, options: dict) -> tuple[int, object]:
@@ -92,7 +106,7 @@ def build_model(
     opcode = schema.OperatorCodeT()
     opcode.builtinCode = code
     opcode.deprecatedBuiltinCode = min(code, 127)
-    opcode.version = 1
+    opcode.version = _VERSIONS.get(op, 1)
     buffers = [schema.BufferT()]  # buffer 0 is the empty sentinel
     tensors = []
     for i, spec in enumerate([*inputs, *outputs]):
@@ -102,8 +116,11 @@ def build_model(
         t.name = f"t{i}".encode()
         if spec.scale is not None:
             q = schema.QuantizationParametersT()
-            q.scale = [float(np.float32(spec.scale))]
-            q.zeroPoint = [int(spec.zero_point or 0)]
+            scales = np.atleast_1d(np.asarray(spec.scale, dtype=np.float32))
+            zps = np.broadcast_to(np.asarray(spec.zero_point or 0, dtype=np.int64), scales.shape)
+            q.scale = [float(v) for v in scales]
+            q.zeroPoint = [int(v) for v in zps]
+            q.quantizedDimension = int(spec.quantized_dimension)
             t.quantization = q
         if spec.data is not None:
             buf = schema.BufferT()

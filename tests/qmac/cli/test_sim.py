@@ -88,3 +88,41 @@ def test_bad_arguments_are_one_line_errors(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.startswith("qmac sim: error: ") and len(err.strip().splitlines()) == 1
     assert re.search(message, err), err
+
+
+def _split_run(tmp_path, capsys, argv):
+    stats = tmp_path / "s.json"
+    code = main(["sim", *argv, "--json", str(stats)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    doc = json.loads(stats.read_text())
+    assert doc["mismatches"] == 0 and doc["job_mismatches"] == 0
+    assert "K split" in text and "chunks per output block" in text
+    return doc
+
+
+def test_fully_connected_beyond_one_bank(tmp_path, capsys):
+    """K = 5000 on int8-4x4 (banks of 1024): 5 chunks of 1000 per output block."""
+    doc = _split_run(tmp_path, capsys, ["--op", "fully_connected", "--batch", "4",
+                                        "--in-features", "5000", "--out-features", "16",
+                                        "--preset", "int8-4x4"])
+    # 4 column blocks x 5 chunks; the unsplit ideal (8192-word banks) has the same 4 blocks,
+    # so the split costs exactly the parameters of the 16 extra jobs: 16 jobs x 4 channels.
+    assert (doc["k_chunks"], doc["jobs"]) == (5, 20)
+    assert doc["split_extra_beats"] == 64
+    assert doc["beats"]["a"] == doc["unsplit_beats"]["a"] == 4 * 5000
+
+
+def test_conv_256_channels_on_int8_8x8_ws(tmp_path, capsys):
+    doc = _split_run(tmp_path, capsys, ["--op", "conv2d", "--h", "6", "--w", "6", "--cin", "256",
+                                        "--cout", "16", "--kernel", "3", "--padding", "SAME",
+                                        "--preset", "int8-8x8-ws"])
+    assert doc["k_chunks"] == 3  # K = 2304 in chunks of 768 (w banks of 1024 words)
+
+
+@pytest.mark.slow
+def test_conv_256_channels_on_int8_8x8(tmp_path, capsys):
+    doc = _split_run(tmp_path, capsys, ["--op", "conv2d", "--h", "6", "--w", "6", "--cin", "256",
+                                        "--cout", "16", "--kernel", "3", "--padding", "SAME",
+                                        "--preset", "int8-8x8"])
+    assert doc["k_chunks"] == 3
