@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 from qmac import cli
-from qmac.sweep.run import build_tasks, merge_rows, run_sweep, run_tasks
+from qmac.sweep.run import build_tasks, run_sweep, run_tasks
 from qmac.sweep.spec import (
     SWEEP_BUF_DEPTH,
     SweepSpec,
@@ -176,14 +176,14 @@ def test_tasks_share_quant_and_keys_follow_inputs(tmp_path):
     assert not set(ecp5_keys) & set(synth)
 
 
-def test_invalid_config_is_a_failed_point(tmp_path):
+def test_invalid_config_is_an_input_error_naming_the_point(tmp_path):
     spec = SweepSpec(axes={"a_bits": "8", "acc_bits": "12,32"}, targets=["ecp5"], quant_error="off")
-    points, tasks = build_tasks(spec, tmp_path)
-    rows = merge_rows(points, {})
-    assert [r["status"] for r in rows] == ["failed", "failed"]  # the valid one was never run
-    assert re.search(r"^config: acc_bits must be at least a_bits \+ w_bits = 16", rows[0]["reason"])
-    assert rows[1]["reason"] == "not run"
-    assert len(tasks) == 1
+    with pytest.raises(
+        ValueError,
+        match=r"^sweep point a_bits=8, acc_bits=12: acc_bits must be at least a_bits \+ w_bits = "
+        r"16 to hold one product, not 12$",
+    ):
+        build_tasks(spec, tmp_path)
 
 
 # ---- execution: resume, failures, processes, Dask -----------------------------------------------
