@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 SIM_DIR = Path(__file__).parent
+#: The cocotb test module the simulator runs (by name, so no import statement names it: caches of
+#: simulation results add its sources, see ``qmac.sweep.cache``).
+TESTBENCH_MODULE = "sim.cocotb_jobs"
 
 
 class SimError(RuntimeError):
@@ -198,7 +201,7 @@ def run_jobs(
     )
     run = run_cocotb(
         info,
-        "cocotb_jobs",
+        TESTBENCH_MODULE.rpartition(".")[2],
         module_dir=SIM_DIR,
         test_dir=folder / "sim",
         extra_env={"QMAC_JOB_FILE": str(job_file), "QMAC_RESULT_FILE": str(result_file)},
