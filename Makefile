@@ -6,7 +6,8 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 PY := $(VENV)/bin/python
 
-UV_VERSION := 0.13.9
+LOCK_VENV := build/lock-venv
+PIP_TOOLS_VERSION := 7.6.2
 
 .PHONY: demo test test-slow lint setup lock wheel-check clean
 
@@ -19,11 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # Re-resolve every dependency of pyproject.toml (the dev extra included) to the newest versions
-# allowed, for every platform and Python >= 3.10, into constraints.txt; review and commit the diff.
-lock: $(STAMP)
-	$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 \
-		--upgrade --quiet --custom-compile-command 'make lock' -o constraints.txt
+# allowed, with pip's own resolver (pip-tools) for the Python that runs make, into constraints.txt;
+# review and commit the diff. pip-tools lives in its own venv so .venv holds only what is locked.
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools==$(PIP_TOOLS_VERSION)'
+	CUSTOM_COMPILE_COMMAND='make lock' $(LOCK_VENV)/bin/pip-compile --quiet --upgrade --extra dev \
+		--strip-extras --no-emit-index-url --no-emit-find-links -o constraints.txt pyproject.toml
 
 # Build the wheel, install it (not editable) into a fresh venv and run `qmac demo --images 2` there.
 wheel-check: $(STAMP)

@@ -306,8 +306,8 @@ def spec_from_toml(path: str | Path) -> SweepSpec:
 
         [sweep]
         size = ["4x4", "8x8"]
-        a_bits = [4, 8]
-        target = ["ecp5"]
+        a_bits = [4, 8]       # or one value: a_bits = 8
+        target = ["ecp5"]     # "none": no synthesis
 
         [options]
         pnr = true
@@ -338,7 +338,11 @@ def spec_from_toml(path: str | Path) -> SweepSpec:
         raise ValueError(
             f"sweep file {str(path)!r} has unknown option {bad[0]!r}; known: {', '.join(_OPTIONS)}"
         )
-    targets = parse_axis("target", axes.pop("target")) if "target" in axes else ["ecp5"]
+    targets = ["ecp5"]
+    if "target" in axes:
+        target = axes.pop("target")
+        none = target in ("none", ["none"], [])  # no synthesis, as --target none
+        targets = [] if none else parse_axis("target", target)
     sizes = parse_sizes(axes.pop("size")) if "size" in axes else None
     bits = axes.pop("bits") if "bits" in axes else None
     return SweepSpec(axes=axes, sizes=sizes, bits=bits, targets=targets, **options)
