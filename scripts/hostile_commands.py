@@ -104,7 +104,8 @@ def make_fixtures(folder: Path) -> None:
     (folder / "empty.json").write_text(json.dumps({"meta": {"command": "qmac sweep"}, "rows": []}))
     results = ROOT / "tests" / "qmac" / "data" / "results_small.json"
     (folder / "results.json").write_text(results.read_text())
-    (folder / "pnr_yes.toml").write_text('[sweep]\nbits = 8\ntarget = "none"\n[options]\npnr = "yes"\n')
+    toml = '[sweep]\nbits = 8\ntarget = "none"\n[options]\npnr = "yes"\n'
+    (folder / "pnr_yes.toml").write_text(toml)
 
 
 def run_case(python: str, command: str, folder: Path, timeout: float, env: dict) -> dict:

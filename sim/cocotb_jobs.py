@@ -49,13 +49,14 @@ async def run_jobs(dut):
         bad_padding=res["bad_padding"],
         finished=res["finished"],
         beats=res["beats"],
+        trailing_beats=np.int64(res["trailing_beats"]),
         error=np.int64(int(dut.error.value)),
         timeout=np.int64(timed_out),
         wall_seconds=np.float64(wall),
     )
     failures = protocol_failures(
         jobs, timeout=timed_out, error=int(dut.error.value), beats=res["beats"],
-        bad_padding=res["bad_padding"],
+        bad_padding=res["bad_padding"], trailing_beats=res["trailing_beats"],
     )
     if res["mismatches"].sum():
         failures.append(f"{int(res['mismatches'].sum())} output values differ")

@@ -22,6 +22,7 @@ beat_cycles, beat_off : ``cycle_count`` at the handshake of each output beat, pe
 cmd_cycle : (J,) ``cycle_count`` at the handshake of each command (-1 if never accepted).
 mismatches, bad_padding : (J,) per-job counts from the scoreboard.
 beats : (J,) output beats received per job (its frame, up to tlast; 0 if it never ended).
+trailing_beats : int, beats received after the last tlast (a frame that never ended).
 finished : (J,) bool, error : int (the sticky ``error`` port), timeout : int, wall_seconds : float.
 
 :func:`protocol_failures` turns a job file and the result fields into the list of failures the
@@ -145,7 +146,13 @@ def _jobs(indices) -> str:
 
 
 def protocol_failures(
-    jobs: dict, *, timeout: bool, error: int, beats: np.ndarray, bad_padding: np.ndarray
+    jobs: dict,
+    *,
+    timeout: bool,
+    error: int,
+    beats: np.ndarray,
+    bad_padding: np.ndarray,
+    trailing_beats: int = 0,
 ) -> list[str]:
     """What the testbench flagged in a run besides wrong output values, one sentence per kind.
 
@@ -161,6 +168,8 @@ def protocol_failures(
         Output beats received per job (0: its frame never ended).
     bad_padding : (J,) int array
         Output lanes outside N that were not zero, per job.
+    trailing_beats : int
+        Output beats received after the last tlast (a frame without its tlast).
 
     Returns
     -------
@@ -184,6 +193,10 @@ def protocol_failures(
             f"timeout: {done} of {njobs} jobs delivered an output frame within "
             f"{jobs['meta']['timeout_cycles']} cycles (jobs without one: "
             f"{_jobs(np.flatnonzero(beats == 0))})"
+        )
+    if trailing_beats:
+        failures.append(
+            f"{trailing_beats} output beats arrived after the last tlast (a frame that never ended)"
         )
     if error:
         failures.append(

@@ -220,6 +220,7 @@ def run_jobs(
         error=int(res["error"]),
         beats=res["beats"],
         bad_padding=res["bad_padding"],
+        trailing_beats=int(res["trailing_beats"]),
     )
     if run.failed and not failures and not res["mismatches"].any():
         # the cocotb test failed for a reason the result file does not show (a testbench crash)

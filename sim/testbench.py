@@ -145,6 +145,11 @@ class BeatSink:
         self._ignore_tlasts = ignore_tlasts
         self.tready.value = 0 if pause is not None else 1
 
+    @property
+    def trailing_beats(self) -> int:
+        """Beats received after the last tlast (a frame that has not ended)."""
+        return len(self._cycles)
+
     async def run(self) -> None:
         """Receive forever (start with ``cocotb.start_soon``)."""
         if self.pause is None:
@@ -313,4 +318,5 @@ class TB:
             "bad_padding": bad_pad,
             "finished": finished,
             "beats": beats,
+            "trailing_beats": self.sink.trailing_beats,
         }

@@ -56,6 +56,16 @@ def test_injected_fault_raises(fault, message):
     assert exc.value.failures and "; ".join(exc.value.failures) == str(exc.value)
 
 
+def test_lost_tlast_of_a_lone_job(monkeypatch):
+    """One job whose output tlast never comes: a timeout with the beats that did arrive."""
+    with pytest.raises(
+        SimError,
+        match=r"^timeout: 0 of 1 jobs delivered an output frame within \d+ cycles \(jobs without "
+        r"one: 0\); 5 output beats arrived after the last tlast \(a frame that never ended\)$",
+    ):
+        run_layer(CONFIG, _layer(5), inject=("out_tlast",))
+
+
 def test_missing_input_beat_is_a_timeout(monkeypatch):
     """A weight stream one beat short: the job waits for it forever; the run times out."""
     real = runner.job_streams
@@ -94,9 +104,12 @@ def test_protocol_failures_reads_each_field():
     assert protocol_failures(jobs, **{**clean, "bad_padding": np.array([0, 2])}) == [
         "2 output lanes outside N were not zero (jobs 1)"
     ]
-    got = protocol_failures(jobs, **{**clean, "beats": np.array([9, 0]), "timeout": True})
+    got = protocol_failures(
+        jobs, **{**clean, "beats": np.array([9, 0]), "timeout": True}, trailing_beats=3
+    )
     assert got == [
         "output tlast disagrees with the job's beat count: job 0 ended after 9 beats, expected 5 "
         "(jobs 0)",
         "timeout: 1 of 2 jobs delivered an output frame within 99 cycles (jobs without one: 1)",
+        "3 output beats arrived after the last tlast (a frame that never ended)",
     ]

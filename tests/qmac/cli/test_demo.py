@@ -146,3 +146,15 @@ def test_confusion_matrix_counts():
         ValueError, match=r"labels and preds must have the same shape, not \(6,\) and \(5,\)"
     ):
         confusion_matrix(labels, preds[:5])
+
+
+def test_testbench_failure_fails_the_demo(tmp_path, monkeypatch, capsys):
+    """A flagged run is a failed demo (exit 1, the layer and the reason), not 0 mismatches."""
+    import functools
+
+    monkeypatch.setattr(sim, "run_layer", functools.partial(sim.run_layer, inject=("input_tlast",)))
+    code = main(["demo", "--images", "2", "-o", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err[-1].startswith("qmac demo: FAILED: layer conv1: the sticky error port is set"), err
+    assert not (tmp_path / "out" / "demo.html").exists()

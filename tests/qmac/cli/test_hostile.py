@@ -1,7 +1,8 @@
 """Hostile input to every command: one line on stderr and exit 2, before any long work starts.
 
 The cases are those of ``scripts/hostile_commands.py`` (which prints them as the table of
-docs/HOSTILE.md); here each runs in-process through ``qmac.cli.main``, so a traceback fails the test.
+docs/HOSTILE.md); here each runs in-process through ``qmac.cli.main``, so that a traceback fails
+the test.
 """
 
 from __future__ import annotations
