@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     paths.output_dir("-o/--output-dir", args.output_dir)
     if args.json is not None:
-        paths.output_file("--json", args.json, example="demo.json")
+        paths.output_file("--json", args.json, example="demo.json", parents=True)
     if config.out_bits != config.a_bits:
         raise ValueError(
             f"out_bits must equal a_bits = {config.a_bits} (each layer feeds the next), "
@@ -218,6 +218,7 @@ def _write_outputs(args, summary: dict, images, labels, rtl_run, test_y, golden_
     text = json.dumps(summary, indent=2)
     (out_dir / "demo.json").write_text(text)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(text)
     page = render_demo_html(
         summary,

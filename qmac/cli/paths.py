@@ -66,10 +66,10 @@ def output_dir(option: str, path: str | os.PathLike, *, create: bool = False) ->
     return path
 
 
-def output_file(option: str, path: str | os.PathLike, *, example: str = "out.json") -> Path:
-    """``path`` as a file that can be written: its folder exists and takes files.
-
-    The folder is not created: a mistyped folder should be an error, not a new tree.
+def output_file(
+    option: str, path: str | os.PathLike, *, example: str = "out.json", parents: bool = False
+) -> Path:
+    """``path`` as a file that can be written: its folder exists (or may be made) and takes files.
 
     Parameters
     ----------
@@ -78,6 +78,9 @@ def output_file(option: str, path: str | os.PathLike, *, example: str = "out.jso
     path : path
     example : str
         A file name shown when ``path`` is a folder.
+    parents : bool
+        The command creates a missing folder when it writes (checked as :func:`output_dir`);
+        else a missing folder is an error (a mistyped folder should not become a new tree).
 
     Raises
     ------
@@ -92,6 +95,9 @@ def output_file(option: str, path: str | os.PathLike, *, example: str = "out.jso
             f"{option} {path}: is a folder, expected a file path such as {path / example}"
         )
     folder = path.parent
+    if parents and not folder.exists():
+        output_dir(option, folder)
+        return path
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         raise QmacError(f"{option} {path}: the folder {folder} {what}")

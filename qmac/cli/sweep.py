@@ -166,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
     spec = _spec(args)
     paths.output_dir("--workdir", args.workdir, create=True)  # the cache lives there
     output = args.output or args.workdir / "results.json"
-    paths.output_file("-o/--output" if args.output else "--workdir", output, example="results.json")
+    paths.output_file(
+        "-o/--output" if args.output else "--workdir", output, example="results.json", parents=True
+    )
     argv = sys.argv[1:]
     command = "qmac " + shlex.join(argv[argv.index("sweep") :]) if "sweep" in argv else "qmac sweep"
     doc = run_sweep(

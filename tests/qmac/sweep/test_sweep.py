@@ -412,3 +412,11 @@ def test_sim_task_reports_a_testbench_failure(tmp_path, monkeypatch, capsys):
     assert row["status"] == "failed"
     assert re.match(r"^SimError: the sticky error port is set", row["reason"]), row["reason"]
     assert "SimError: the sticky error port is set" in capsys.readouterr().err
+
+
+def test_results_file_in_a_new_folder(tmp_path):
+    out = tmp_path / "new" / "deeper" / "r.json"
+    argv = ["sweep", "--bits", "8", "--target", "none", "--n-test", "5", "--jobs", "1",
+            "--workdir", str(tmp_path / "w"), "-o", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    assert json.loads(out.read_text())["rows"][0]["status"] == "ok"
