@@ -123,17 +123,17 @@ def run_case(python: str, command: str, folder: Path, timeout: float, env: dict)
     return {"exit": code, "lines": lines, "seconds": time.perf_counter() - t0}
 
 
-def _cell(result: dict) -> str:
+def _cell(result: dict, folder: Path) -> str:
     if result["exit"] is None:
         return "(still running after the timeout)"
-    lines = result["lines"]
+    lines = [line.replace(str(folder), "T") for line in result["lines"]]
     if any(line.startswith("Traceback") for line in lines):
         last = lines[-1] if lines else ""
         return f"traceback ({len(lines)} lines): `{last[:90]}`"
     if not lines:
         return "(nothing on stderr)"
     text = lines[-1] if len(lines) == 1 else f"{lines[-1]} ({len(lines)} lines)"
-    return f"`{text[:160]}`".replace("|", "\\|")
+    return f"`{text[:240]}`".replace("|", "\\|")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,14 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=120.0, help="seconds per command")
     args = ap.parse_args(argv)
     env = dict(os.environ)
-    rows = ["| command | exit | stderr | seconds |", "|---|---|---|---|"]
+    rows = ["| command (T: a scratch folder) | exit | stderr | seconds |", "|---|---|---|---|"]
     with tempfile.TemporaryDirectory(prefix="qmac_hostile_") as tmp:
         folder = Path(tmp)
         make_fixtures(folder)
         for command, _, _ in CASES:
             result = run_case(args.python, command, folder, args.timeout, env)
             shown = command.replace("{t}", "T")
-            rows.append(f"| `qmac {shown}` | {result['exit']} | {_cell(result)} | "
+            rows.append(f"| `qmac {shown}` | {result['exit']} | {_cell(result, folder)} | "
                         f"{result['seconds']:.1f} |")
             print(rows[-1], file=sys.stderr, flush=True)
     text = "\n".join(rows) + "\n"

@@ -62,7 +62,7 @@ def test_demo_on_rtl_other_configs(tmp_path, argv):
 def _fake_sim(monkeypatch, corrupt_layer: str | None = None):
     calls = []
 
-    def run_layer(config, layer, *, gaps=False, backpressure=False, seed=0):
+    def run_layer(config, layer, *, gaps=False, backpressure=False, seed=0, build_info=None):
         out = layer.output(rounding=config.rounding, mult_bits=config.mult_bits).copy()
         calls.append(layer)
         if corrupt_layer == "conv2" and len(calls) == 2:  # the second layer
@@ -114,7 +114,7 @@ def test_demo_exits_nonzero_on_a_mismatch(monkeypatch, tmp_path, capsys):
             r"out_bits must equal a_bits = 8 \(each layer feeds the next\), not 4",
         ),
         (["--preset", "nope"], r"unknown preset 'nope'"),
-        (["--acc-bits", "16"], r"acc_bits must be at least \d+ for this network"),
+        (["--acc-bits", "18"], r"acc_bits must be at least \d+ for this network"),
     ],
 )
 def test_demo_rejects_bad_arguments(monkeypatch, tmp_path, capsys, argv, msg):
