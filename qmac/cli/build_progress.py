@@ -1,9 +1,10 @@
 """What a command prints while the Verilator model of its array is built (minutes on a cold cache).
 
 :func:`build_model` builds (or reuses) the model of a config through :func:`sim.runner.build` and
-prints on stderr: one line saying what is built and that it happens once per config, then the
-stage and elapsed time (rewritten in place on a terminal, a line every ``LINE_PERIOD_S`` seconds
-otherwise), and the total when done. A cached model prints nothing.
+prints on stderr: one line saying what is built, that it happens once per config and where it is
+cached, then the stage and elapsed time (rewritten in place on a terminal; otherwise a line per
+stage and at most one every ``LINE_PERIOD_S`` seconds within a stage), and the total when done.
+A cached model prints nothing.
 """
 
 from __future__ import annotations
@@ -44,16 +45,18 @@ class BuildReporter:
         self._tty = bool(getattr(self._stream, "isatty", lambda: False)())
         self._started = False
         self._last_line = -LINE_PERIOD_S
+        self._last_stage = ""
         self._width = 0
 
     def __call__(self, event) -> None:
         if not self._started:
+            from sim.runner import cache_root
+
             self._started = True
-            cache = event.key
             self._print(
-                f"{self._command}: building the Verilator model of {self._name} (once per "
-                f"config and generator version, then cached as {cache}; about 15 s for 4x4 to "
-                "several minutes for 16x16)"
+                f"{self._command}: building the Verilator model of {self._name}, once per config "
+                f"and generator version (cached in {cache_root() / 'verilator'}); about 15 s for "
+                "4x4 to several minutes for 16x16"
             )
         if event.stage == "done":
             self._status(f"  built in {event.elapsed_s:.0f} s", final=True)
@@ -61,12 +64,14 @@ class BuildReporter:
         text = _STAGES.get(event.stage, event.stage)
         if event.stage == "compile":
             text += f": {event.objects} objects built ({event.sources} generated C++ files)"
-        self._status(f"  {text}, {event.elapsed_s:.0f} s")
+        new_stage = event.stage != self._last_stage
+        self._last_stage = event.stage
+        self._status(f"  {text}, {event.elapsed_s:.0f} s", new_stage=new_stage)
 
     def _print(self, line: str) -> None:
         print(line, file=self._stream, flush=True)
 
-    def _status(self, line: str, final: bool = False) -> None:
+    def _status(self, line: str, final: bool = False, new_stage: bool = False) -> None:
         if self._tty:
             pad = " " * max(0, self._width - len(line))
             end = "\n" if final else ""
@@ -75,7 +80,7 @@ class BuildReporter:
             self._width = 0 if final else len(line)
             return
         now = time.monotonic()
-        if final or now - self._last_line >= LINE_PERIOD_S:
+        if final or new_stage or now - self._last_line >= LINE_PERIOD_S:
             self._last_line = now
             self._print(line)
 
