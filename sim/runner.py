@@ -27,10 +27,12 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim import build_progress
+from sim.build_progress import BuildProgress, ProgressFn
 from sim.toolchain import BUILD_ARGS, MAKEFLAGS, fst_available, setup_verilator
 
 __all__ = [
@@ -46,39 +48,6 @@ __all__ = [
 ]
 
 _STAMP = "qmac_build.json"
-#: Seconds between two progress reports of a running build.
-PROGRESS_PERIOD_S = 2.0
-
-
-@dataclass(frozen=True)
-class BuildProgress:
-    """One report of a Verilator build in progress (see :func:`build`).
-
-    Attributes
-    ----------
-    stage : {"waiting", "verilog", "verilator", "compile", "done"}
-        ``waiting``: another process holds the build lock of the same model (it will be reused);
-        ``verilog``: generating the Verilog; ``verilator``: Verilator is translating it to C++;
-        ``compile``: the C++ compiler runs (``objects`` built so far of ``sources`` generated
-        files, the runtime library's objects included in ``objects``); ``done``: built.
-    toplevel : str
-    key : str
-        Cache key (folder name) of the model.
-    elapsed_s : float
-        Seconds since the build started (since the wait started, for ``waiting``).
-    objects, sources : int
-        Compile progress (0 before the compile starts).
-    """
-
-    stage: str
-    toplevel: str
-    key: str
-    elapsed_s: float
-    objects: int = 0
-    sources: int = 0
-
-
-ProgressFn = Callable[[BuildProgress], None]
 
 
 @dataclass(frozen=True)
@@ -179,17 +148,6 @@ def _toolchain_tag(waves: bool) -> str:
     )
 
 
-def _watch(folder: Path, report: Callable[..., None], stop: threading.Event) -> None:
-    """Report the build's stage every PROGRESS_PERIOD_S until ``stop`` (a thread)."""
-    while not stop.wait(PROGRESS_PERIOD_S):
-        sources = len(list(folder.glob("*.cpp")))
-        objects = len(list(folder.glob("*.o")))
-        if objects:
-            report("compile", objects=objects, sources=sources)
-        else:
-            report("verilator", sources=sources)
-
-
 def _build_in_cache(
     key: str, toplevel: str, write_verilog, waves: bool, progress: ProgressFn | None = None
 ) -> BuildInfo:
@@ -229,7 +187,9 @@ def _build_in_cache(
         t0 = time.perf_counter()
         report("verilator")
         stop = threading.Event()
-        watcher = threading.Thread(target=_watch, args=(folder, report, stop), daemon=True)
+        watcher = threading.Thread(
+            target=build_progress.watch, args=(folder, report, stop), daemon=True
+        )
         watcher.start()
         try:
             _verilate(folder, verilog, toplevel, waves, wave_format)
@@ -310,6 +270,7 @@ def build(config, *, waves: bool = False, progress: ProgressFn | None = None) ->
     progress : callable, optional
         Called with a :class:`BuildProgress` as the build goes on: when it waits for another
         process building the same model, at each stage, every ``PROGRESS_PERIOD_S`` seconds
+        (:mod:`sim.build_progress`)
         while Verilator and the compiler run, and when done. Never called for a cached model.
 
     Returns

@@ -8,7 +8,7 @@ import pytest
 
 from hw import emit
 from hw.config import ArrayConfig
-from sim import runner
+from sim import build_progress, runner
 
 CONFIG = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16, param_depth=4, acc_depth=4,
                      out_fifo_depth=4)
@@ -75,7 +75,7 @@ def test_build_gives_up_when_sources_keep_changing(tmp_path, monkeypatch):
 def test_build_reports_progress_and_nothing_when_cached(tmp_path, monkeypatch):
     """A real (tiny) build reports its stages in order; the cached model reports nothing."""
     monkeypatch.setenv("QMAC_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(runner, "PROGRESS_PERIOD_S", 0.2)
+    monkeypatch.setattr(build_progress, "PROGRESS_PERIOD_S", 0.2)
     text = (
         "module progress_counter(input clk, input rst, output reg [7:0] q);\n"
         "  always @(posedge clk) q <= rst ? 8'd0 : q + 8'd1;\n"

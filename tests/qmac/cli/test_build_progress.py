@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from qmac.cli import build_progress
-from sim.runner import BuildProgress
+from sim.build_progress import BuildProgress
 
 
 def _events(key: str = "os4x4_abc"):
