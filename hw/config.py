@@ -16,7 +16,7 @@ from golden.cycles import DATAFLOWS
 from golden.requant import ROUNDINGS
 from hw.requant_plan import requant_latency
 
-__all__ = ["ArrayConfig", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
+__all__ = ["ArrayConfig", "JobLimit", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> None:
@@ -37,6 +37,24 @@ def _padded_bytes(bits: int) -> int:
 
 
 @dataclass(frozen=True)
+class JobLimit:
+    """The largest value of one job dimension, the others being 1, and what bounds it.
+
+    Attributes
+    ----------
+    value : int
+        Largest M, K or N that one command may carry (``ArrayConfig.check_job`` accepts it).
+    causes : tuple of str
+        The limits that reject ``value + 1``: ``cmd_m``/``cmd_k``/``cmd_n`` (the ``dim_bits``-wide
+        command port), ``acc_bits`` (the accumulator, ``max_k``), ``param_depth``,
+        ``a_buf_depth``, ``w_buf_depth``, ``acc_depth``.
+    """
+
+    value: int
+    causes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ArrayConfig:
     """One quantized systolic MAC array.
 
@@ -48,7 +66,10 @@ class ArrayConfig:
         Signed activation and weight widths (2..16).
     acc_bits : int
         Signed accumulator width (a_bits + w_bits .. 64). Bounds the largest safe K
-        (``max_k``); a layer beyond it is rejected, never wrapped.
+        (``max_k``); a layer beyond it is rejected, never wrapped. ``max_k`` must be at least
+        ``rows``: a narrower accumulator cannot sum a dot product as long as the array is tall
+        (the weight-stationary mesh maps K onto the rows; the output-stationary one would spend
+        more cycles of every fold on skew than on sums).
     mult_bits : int
         Signed width of the requantization multiplier m0 (8..32), see DESIGN.md.
     out_bits : int
@@ -141,6 +162,14 @@ class ArrayConfig:
                 f"out_fifo_depth must be at least 2 * rows = {2 * self.rows}, "
                 f"not {self.out_fifo_depth!r}"
             )
+        if self.max_k < self.rows:
+            need = (self.rows * self.max_product).bit_length() + 1
+            raise ValueError(
+                f"acc_bits={self.acc_bits} leaves max_k={self.max_k} (the longest sum of "
+                f"a{self.a_bits}w{self.w_bits} products that cannot overflow), fewer than "
+                f"rows = {self.rows}: no job could sum a dot product as long as the array is "
+                f"tall; acc_bits must be at least {need}"
+            )
 
     # ---- numeric figures -------------------------------------------------------------
     @property
@@ -211,19 +240,73 @@ class ArrayConfig:
         """Width of the cmd_m / cmd_k / cmd_n ports."""
         return 16
 
-    @property
-    def max_job_k(self) -> int:
-        """Largest K of one job (M = N = 1): the buffer banks, max_k and the cmd_k port.
+    def _job_violations(
+        self, m: int, k: int, n: int, *, split: bool = False
+    ) -> list[tuple[str, str]]:
+        """Every limit an M x K x N job exceeds: ``[(limit name, message), ...]`` in check order.
 
-        A longer K is split across jobs (docs/PROTOCOL.md, "K split"), up to :attr:`max_k`.
+        The one place where job limits are computed: :meth:`check_job` raises the first,
+        :meth:`job_limits` derives the largest M, K and N from them. ``split``: the job is one of
+        a K split (``acc_cont`` or ``acc_hold`` set), so its ``ceil(N/cols) * M`` partial-sum
+        rows must also fit ``psum_depth``.
         """
-        a_k = self.a_buf_depth if self.dataflow == "os" else self.rows * self.a_buf_depth
-        return min((1 << self.dim_bits) - 1, self.max_k, a_k, self.w_buf_depth)
+        out = []
+        top = (1 << self.dim_bits) - 1
+        for name, value in (("M", m), ("K", k), ("N", n)):
+            if not 1 <= value <= top:
+                message = f"job {name} must be in [1, {top}], not {value!r}"
+                out.append((f"cmd_{name.lower()}", message))
+        if k > self.max_k:
+            out.append((
+                "acc_bits",
+                f"job K={k} exceeds max_k={self.max_k} of acc_bits={self.acc_bits} "
+                f"for a_bits={self.a_bits}, w_bits={self.w_bits}",
+            ))
+        if n > self.param_depth:
+            out.append(("param_depth", f"job N={n} exceeds param_depth={self.param_depth}"))
+        w_words = -(-n // self.cols) * k
+        if w_words > self.w_buf_depth:
+            out.append((
+                "w_buf_depth",
+                f"job needs ceil(N/cols)*K={w_words} weight words > w_buf_depth={self.w_buf_depth}",
+            ))
+        if self.dataflow == "os":
+            a_words = -(-m // self.rows) * k
+        else:
+            a_words = -(-k // self.rows) * m
+            if m > self.acc_depth:
+                out.append(("acc_depth", f"job M={m} exceeds acc_depth={self.acc_depth}"))
+        if a_words > self.a_buf_depth:
+            out.append((
+                "a_buf_depth",
+                f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}",
+            ))
+        psum_rows = -(-n // self.cols) * m
+        if split and psum_rows > self.psum_depth:
+            out.append((
+                "psum_depth",
+                f"split job needs ceil(N/cols)*M={psum_rows} partial-sum rows > "
+                f"psum_depth={self.psum_depth}",
+            ))
+        return out
+
+    def check_job(self, m: int, k: int, n: int, *, split: bool = False) -> None:
+        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md).
+
+        ``split``: the job is one of a K split (its partial sums must fit ``psum_depth``).
+        """
+        for name, value in (("M", m), ("K", k), ("N", n)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"job {name} must be an integer, not {value!r}")
+        violations = self._job_violations(m, k, n, split=split)
+        if violations:
+            raise ValueError(violations[0][1])
 
     def check_k(self, k: int) -> None:
         """Raise ValueError if a sum over ``k`` products can overflow acc_bits (``k > max_k``).
 
-        This bounds the whole K of an output, over all the jobs of a K split.
+        This bounds the whole K of an output, over all the jobs of a K split: the one K limit a
+        layer meets.
         """
         if isinstance(k, bool) or not isinstance(k, int):
             raise TypeError(f"K must be an integer, not {k!r}")
@@ -233,46 +316,42 @@ class ArrayConfig:
                 f"for a_bits={self.a_bits}, w_bits={self.w_bits}"
             )
 
-    def check_job(self, m: int, k: int, n: int, *, split: bool = False) -> None:
-        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md).
+    def job_limits(self) -> dict[str, JobLimit]:
+        """The largest M, K and N of one job (the other two being 1), each with its causes.
 
-        ``split``: the job is one of a K split (``acc_cont`` or ``acc_hold`` set), so its
-        ``ceil(N/cols) * M`` partial-sum rows must fit ``psum_depth``.
+        This is what a user of one command meets: e.g. for the defaults K <= 1024, bounded by
+        both buffers, well below ``max_k`` (65793, the accumulator) and the 16-bit ``cmd_k``.
+        A layer's longer K is split across jobs (docs/PROTOCOL.md, "K split") up to ``max_k``.
+
+        Returns
+        -------
+        dict
+            ``{"m": JobLimit, "k": JobLimit, "n": JobLimit}``.
         """
-        for name, value in (("M", m), ("K", k), ("N", n)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"job {name} must be an integer, not {value!r}")
-            if not 1 <= value < (1 << self.dim_bits):
-                limit = (1 << self.dim_bits) - 1
-                raise ValueError(f"job {name} must be in [1, {limit}], not {value!r}")
-        if k > self.max_k:
-            raise ValueError(
-                f"job K={k} exceeds max_k={self.max_k} of acc_bits={self.acc_bits} "
-                f"for a_bits={self.a_bits}, w_bits={self.w_bits}"
-            )
-        if n > self.param_depth:
-            raise ValueError(f"job N={n} exceeds param_depth={self.param_depth}")
-        w_words = -(-n // self.cols) * k
-        if w_words > self.w_buf_depth:
-            raise ValueError(
-                f"job needs ceil(N/cols)*K={w_words} weight words > w_buf_depth={self.w_buf_depth}"
-            )
-        if self.dataflow == "os":
-            a_words = -(-m // self.rows) * k
-        else:
-            a_words = -(-k // self.rows) * m
-            if m > self.acc_depth:
-                raise ValueError(f"job M={m} exceeds acc_depth={self.acc_depth}")
-        if a_words > self.a_buf_depth:
-            raise ValueError(
-                f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}"
-            )
-        psum_rows = -(-n // self.cols) * m
-        if split and psum_rows > self.psum_depth:
-            raise ValueError(
-                f"split job needs ceil(N/cols)*M={psum_rows} partial-sum rows > "
-                f"psum_depth={self.psum_depth}"
-            )
+        top = (1 << self.dim_bits) - 1
+        limits = {}
+        for dim in ("m", "k", "n"):
+            def job(v: int, dim: str = dim) -> tuple[int, int, int]:
+                return tuple(v if d == dim else 1 for d in "mkn")  # type: ignore[return-value]
+
+            lo, hi = 1, top  # every limit is monotone in each dimension: bisect
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self._job_violations(*job(mid)):
+                    hi = mid - 1
+                else:
+                    lo = mid
+            causes = tuple(name for name, _ in self._job_violations(*job(lo + 1)))
+            limits[dim] = JobLimit(lo, causes)
+        return limits
+
+    @property
+    def max_job_k(self) -> int:
+        """Largest K of one job (M = N = 1): ``job_limits()["k"]`` (banks, max_k, cmd_k).
+
+        A longer K is split across jobs (docs/PROTOCOL.md, "K split"), up to :attr:`max_k`.
+        """
+        return self.job_limits()["k"].value
 
     # ---- identity -------------------------------------------------------------------------
     def to_dict(self) -> dict:

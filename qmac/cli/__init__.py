@@ -1,8 +1,9 @@
 """The ``qmac`` command line: one subcommand per module ``qmac/cli/<name>.py``.
 
 Each command module defines ``add_arguments(parser)`` and ``run(args) -> int`` (the exit code).
-Errors a user can cause (TypeError, ValueError, QmacError) print one line and exit with 2,
-without a traceback.
+Errors a user can cause (TypeError, ValueError, QmacError, and argparse's own) print one line
+and exit with 2, without a traceback; so does an OSError (a file that vanished or filled a disk
+after the checks). A failed verification (a mismatch, a failure the testbench flagged) exits 1.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import importlib
 import sys
 
 from qmac import __version__
-from qmac.cli.errors import QmacError
+from qmac.cli.argtypes import OneLineParser
+from qmac.cli.errors import QmacError, VerificationFailure
 
-__all__ = ["main", "QmacError", "COMMANDS"]
+__all__ = ["main", "QmacError", "VerificationFailure", "COMMANDS"]
 
 COMMANDS = {
     "generate": "emit Verilog, a JSON manifest and a C header for one array",
@@ -27,12 +29,12 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="qmac",
         description="Generator of quantized systolic MAC arrays, verified bit-exact on Verilator.",
     )
     parser.add_argument("--version", action="version", version=f"qmac {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"qmac.cli.{name}")
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -49,12 +51,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
+    except VerificationFailure as exc:
+        print(f"qmac {args.command}: FAILED: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except (QmacError, ValueError, TypeError) as exc:
-        print(f"qmac {args.command}: error: {exc}", file=sys.stderr)
+        print(f"qmac {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a disk that filled up after the output checks passed
+        name = f" {exc.filename}" if exc.filename else ""
+        print(f"qmac {args.command}: error:{name} {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"qmac {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (a simulator's log tail stays out of the error line)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 if __name__ == "__main__":

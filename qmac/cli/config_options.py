@@ -41,8 +41,15 @@ CHOICES: dict[str, tuple[str, ...]] = {"dataflow": DATAFLOWS, "rounding": ROUNDI
 _PREFIX = "cfg_"
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--preset`` and one option per ArrayConfig field, in their own argument group."""
+def add_config_arguments(parser: argparse.ArgumentParser, *, require_size: bool = False) -> None:
+    """Add ``--preset`` and one option per ArrayConfig field, in their own argument group.
+
+    Parameters
+    ----------
+    require_size : bool
+        ``--rows`` and ``--cols`` are required without ``--preset`` (``qmac generate``): their
+        help says so instead of showing a default.
+    """
     from hw.config import ArrayConfig
 
     group = parser.add_argument_group(
@@ -53,8 +60,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ArrayConfig()
     for field, help_text in CONFIG_OPTIONS.items():
         kwargs = {"choices": CHOICES[field]} if field in CHOICES else {"type": int, "metavar": "N"}
+        if require_size and field in ("rows", "cols"):
+            default = "required without --preset"
+        else:
+            default = getattr(defaults, field)
         group.add_argument(f"--{field.replace('_', '-')}", dest=_PREFIX + field, default=None,
-                           help=f"{help_text} [{getattr(defaults, field)}]", **kwargs)
+                           help=f"{help_text} [{default}]", **kwargs)
 
 
 def config_from_args(args: argparse.Namespace, *, require_size: bool = False):

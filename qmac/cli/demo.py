@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qmac.cli import argtypes, paths
+from qmac.cli.argtypes import non_negative_int
 from qmac.cli.config_options import add_config_arguments, config_from_args
 
 __all__ = ["add_arguments", "run", "config_from_args", "DEFAULT_IMAGES", "BIT_WIDTHS"]
@@ -32,11 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument(
         "--images",
-        type=int,
+        type=non_negative_int,
         default=DEFAULT_IMAGES,
         help="test images run on the RTL (default 0 = the whole test split, 397)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="image selection and stream gap seed")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0,
+        help="image selection and stream gap seed (an integer >= 0) [0]",
+    )
     parser.add_argument(
         "--gaps", action="store_true", help="random valid gaps on the input streams"
     )
@@ -46,11 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output-dir",
-        type=Path,
+        type=argtypes.path,
         default=Path("build/demo"),
         help="folder for demo.html and demo.json (default build/demo)",
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write the JSON summary here")
+    parser.add_argument(
+        "--json", type=argtypes.path, default=None, help="also write the JSON summary here"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--qat",
@@ -73,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
     t_start = time.perf_counter()
     config = config_from_args(args)
+    paths.output_dir("-o/--output-dir", args.output_dir)
+    if args.json is not None:
+        paths.output_file("--json", args.json, example="demo.json", parents=True)
     if config.out_bits != config.a_bits:
         raise ValueError(
             f"out_bits must equal a_bits = {config.a_bits} (each layer feeds the next), "
@@ -169,16 +179,14 @@ def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
     from tqdm import tqdm
 
     import sim
-    from qmac.cli.errors import QmacError
-    from sim.runner import build
+    from qmac.cli.build_progress import build_model
+    from qmac.cli.errors import VerificationFailure
 
-    stages = ["build"] + [ql.spec.name for ql in qnet.layers]
-    bar = tqdm(total=len(stages), desc="qmac demo", unit="step", disable=args.no_progress)
     t0 = time.perf_counter()
-    bar.set_postfix_str(f"building {config.name}")
-    build(config)
+    info = build_model("qmac demo", config)
     build_s = time.perf_counter() - t0
-    bar.update(1)
+    stages = [ql.spec.name for ql in qnet.layers]
+    bar = tqdm(total=len(stages), desc="qmac demo", unit="layer", disable=args.no_progress)
     x, layers, mismatches = x_q, [], 0
     for ql in qnet.layers:
         bar.set_postfix_str(f"{ql.spec.name} ({n_images} images)")
@@ -186,11 +194,16 @@ def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
         t0 = time.perf_counter()
         try:
             out, stats = sim.run_layer(
-                config, layer, gaps=args.gaps, backpressure=args.backpressure, seed=args.seed
+                config,
+                layer,
+                gaps=args.gaps,
+                backpressure=args.backpressure,
+                seed=args.seed,
+                build_info=info,
             )
-        except sim.SimError as exc:
+        except sim.SimError as exc:  # the testbench flagged the run: a failed verification
             bar.close()
-            raise QmacError(f"layer {ql.spec.name}: simulation failed: {exc}") from None
+            raise VerificationFailure(f"layer {ql.spec.name}: {exc}") from None
         wall = time.perf_counter() - t0
         out = np.asarray(out, dtype=np.int64)
         expected = layer.output(rounding=config.rounding, mult_bits=config.mult_bits)
@@ -235,7 +248,7 @@ def _write_outputs(args, summary: dict, images, labels, rtl_run, test_y, golden_
     """``DIR/demo.json`` (and ``--json``) and ``DIR/demo.html``."""
     from qmac.report.demo_page import confusion_matrix, render_demo_html
 
-    out_dir = Path(args.output_dir)
+    out_dir = Path(args.output_dir)  # checked before the run
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(summary, indent=2)
     (out_dir / "demo.json").write_text(text)

@@ -1,9 +1,12 @@
-"""The one error type of the command line."""
+"""The command line's two kinds of failure, each one line on stderr with its own exit code."""
 
-from __future__ import annotations
-
-__all__ = ["QmacError"]
+__all__ = ["QmacError", "VerificationFailure"]
 
 
 class QmacError(Exception):
-    """An error a user can fix; the CLI prints its message on one line and exits with 2."""
+    """Bad input a user can fix (an option, a file, a path): ``qmac CMD: error: ...``, exit 2."""
+
+
+class VerificationFailure(Exception):
+    """The design failed its verification (the testbench flagged it): ``qmac CMD: FAILED: ...``,
+    exit 1."""

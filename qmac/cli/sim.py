@@ -11,18 +11,24 @@ Examples::
 
 The array comes from ``--preset`` and/or the same per-field options as ``qmac generate`` (without
 either, the ArrayConfig defaults). A random layer (``golden.make_random_layer``, seeded by
-``--seed``)
-is built from the op's dimensions unless ``--layer-file`` gives one. Exit code 1 on any mismatch.
+``--seed``) is built from the op's dimensions unless ``--layer-file`` gives one.
+
+Exit codes: 0 bit-exact; 1 a mismatch (the first wrong element is printed) or any other failure
+the testbench detected (timeout, unfinished job, an output tlast that disagrees with its job, a
+non-zero output lane outside N, the sticky ``error`` port), with the reason on stderr; 2 bad
+input (checked before the build and the run: the layer, the config, ``--out`` and ``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from golden.layer import OPS, RANDOM_LAYER_DIMS
+from qmac.cli import argtypes, paths
+from qmac.cli.argtypes import non_negative_int, padding, pair_or_int, positive_int
 from qmac.cli.config_options import add_config_arguments, config_from_args
+from qmac.cli.errors import QmacError, VerificationFailure
 
 __all__ = ["add_arguments", "run", "layer_from_args", "config_from_args"]
 
@@ -32,31 +38,25 @@ _GEOMETRY = ("kernel", "stride", "padding", "dilation")
 _INT_DIMS = tuple(name for name in _ALL_DIMS if name not in _GEOMETRY)
 
 
-def _pair_or_int(text: str):
-    parts = [int(p) for p in text.split(",")]
-    return parts[0] if len(parts) == 1 else tuple(parts)
-
-
-def _padding(text: str):
-    return text.upper() if text.upper() in ("SAME", "VALID") else _pair_or_int(text)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``qmac sim`` (see the module docstring)."""
     src = parser.add_argument_group("layer")
     src.add_argument("--op", choices=OPS, help="random layer of this op (or --layer-file)")
     src.add_argument(
-        "--layer-file", type=Path, metavar="L.npz", help="layer saved by golden.save_layer"
+        "--layer-file", type=argtypes.path, metavar="L.npz", help="layer saved by golden.save_layer"
     )
     for name in _INT_DIMS:
         src.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, type=int, default=None, metavar="N"
+            f"--{name.replace('_', '-')}", dest=name, type=positive_int, default=None, metavar="N"
         )
-    src.add_argument("--kernel", type=_pair_or_int, default=None, metavar="K|KH,KW")
-    src.add_argument("--stride", type=_pair_or_int, default=None, metavar="S|SH,SW")
-    src.add_argument("--dilation", type=_pair_or_int, default=None, metavar="D|DH,DW")
-    src.add_argument("--padding", type=_padding, default=None, metavar="SAME|VALID|P|T,L,B,R")
-    src.add_argument("--seed", type=int, default=0, help="layer values and stream gap patterns [0]")
+    src.add_argument("--kernel", type=pair_or_int, default=None, metavar="K|KH,KW")
+    src.add_argument("--stride", type=pair_or_int, default=None, metavar="S|SH,SW")
+    src.add_argument("--dilation", type=pair_or_int, default=None, metavar="D|DH,DW")
+    src.add_argument("--padding", type=padding, default=None, metavar="SAME|VALID|P|T,L,B,R")
+    src.add_argument(
+        "--seed", type=non_negative_int, default=0,
+        help="layer values and stream gap patterns (an integer >= 0) [0]",
+    )
     run_group = parser.add_argument_group("simulation")
     run_group.add_argument(
         "--gaps", action="store_true", help="random valid gaps on the input streams"
@@ -67,8 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument(
         "--waves", action="store_true", help="record waveforms (FST if lz4 headers, else VCD)"
     )
-    run_group.add_argument("--out", type=Path, metavar="Y.npy", help="save the RTL output")
-    run_group.add_argument("--json", type=Path, metavar="S.json", help="save the stats")
+    run_group.add_argument(
+        "--out", type=argtypes.path, metavar="Y.npy",
+        help="save the RTL output (.npy, to exactly this path)",
+    )
+    run_group.add_argument("--json", type=argtypes.path, metavar="S.json", help="save the stats")
     add_config_arguments(parser)
 
 
@@ -81,7 +84,11 @@ def layer_from_args(args: argparse.Namespace, config):
     if args.layer_file is not None:
         if args.op is not None:
             raise ValueError("give either --op or --layer-file, not both")
-        return golden.load_layer(args.layer_file)
+        path = paths.input_file("--layer-file", args.layer_file)
+        try:
+            return golden.load_layer(path)
+        except ValueError as exc:
+            raise QmacError(f"--layer-file {exc}") from None
     if args.op is None:
         raise ValueError("--op or --layer-file is required")
     allowed = RANDOM_LAYER_DIMS[args.op]
@@ -147,11 +154,17 @@ def _table(config, layer, stats) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from qmac.cli.errors import QmacError
-    from sim import SimError, run_layer
+    from qmac.cli.build_progress import build_model
+    from sim import SimError, check_layer, run_layer
 
     config = config_from_args(args)
+    if args.out is not None:
+        paths.output_file("--out", args.out, example="y.npy")
+    if args.json is not None:
+        paths.output_file("--json", args.json, example="stats.json")
     layer = layer_from_args(args, config)
+    check_layer(config, layer)  # a layer the array cannot run is bad input: fail before the build
+    info = build_model("qmac sim", config, waves=args.waves)
     try:
         out, stats = run_layer(
             config,
@@ -160,15 +173,17 @@ def run(args: argparse.Namespace) -> int:
             backpressure=args.backpressure,
             waves=args.waves,
             seed=args.seed,
+            build_info=info,
         )
-    except SimError as exc:  # a hang or a crashed simulator: one line, exit 2
-        raise QmacError(str(exc).splitlines()[0]) from None
+    except SimError as exc:  # the testbench flagged the run: a failed verification
+        raise VerificationFailure(str(exc)) from None
     print(f"qmac sim: {config.name}")
     print(_table(config, layer, stats))
     if stats["wave_file"]:
         print(f"  waves        {stats['wave_file']}")
     if args.out is not None:
-        np.save(args.out, out)
+        with open(args.out, "wb") as f:  # np.save(path) would append ".npy" to other names
+            np.save(f, out)
     if args.json is not None:
         doc = {k: v for k, v in stats.items() if k != "mismatch"}
         doc["first_mismatch"] = None if stats["mismatch"] is None else str(stats["mismatch"])

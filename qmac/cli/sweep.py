@@ -1,6 +1,9 @@
 """``qmac sweep``: resources, Fmax, cycles and quantization error over a product of axes.
 
-Exit code: the number of failed points (capped at 125); 0 when every point succeeded.
+Exit code: the number of failed points (capped at 125); 0 when every point succeeded; 2 for bad
+input, checked before anything runs or is written: the axes and options, every point's config
+(an invalid one names its axis values), the workload on each config, ``--workdir``, ``-o``,
+``--file`` and the ``--dask`` scheduler.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from qmac.cli import argtypes, paths
+from qmac.cli.argtypes import positive_float, positive_int
 from qmac.sweep.run import run_sweep
 from qmac.sweep.spec import (
     CONFIG_AXES,
@@ -50,11 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"synthesis targets among {', '.join(TARGETS)}, or 'none' (default ecp5)",
     )
     parser.add_argument(
-        "--file", type=Path, help="sweep.toml with [sweep] axes and [options] (instead of axes)"
+        "--file", type=argtypes.path,
+        help="sweep.toml with [sweep] axes and [options] (instead of axes)",
     )
     parser.add_argument("--pnr", action="store_true", help="place and route (ecp5, ice40) for Fmax")
     parser.add_argument(
-        "--freq", type=float, default=None, metavar="MHZ", help="nextpnr target clock (100)"
+        "--freq", type=positive_float, default=None, metavar="MHZ",
+        help="nextpnr target clock (100)"
     )
     parser.add_argument(
         "--device",
@@ -76,26 +83,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="digits CNN error per bit width (auto: when a/w bits are axes)",
     )
     parser.add_argument(
-        "--n-test", type=int, default=None, help="digits test images for the error (all)"
+        "--n-test", type=positive_int, default=None,
+        help="digits test images for the error (all)",
     )
-    parser.add_argument("--timeout", type=float, default=None, metavar="S", help="per tool run")
+    parser.add_argument(
+        "--timeout", type=positive_float, default=None, metavar="S", help="per tool run, seconds"
+    )
     parser.add_argument(
         "--design", default=None, help="module:function config -> Verilog (QmacTop)"
     )
     parser.add_argument(
-        "--jobs", "-j", type=int, default=None, help="local worker processes (all cores)"
+        "--jobs", "-j", type=positive_int, default=None,
+        help="local worker processes (all cores)"
     )
     parser.add_argument("--dask", metavar="ADDRESS", help="run the tasks on this Dask scheduler")
     parser.add_argument(
         "--workdir",
-        type=Path,
+        type=argtypes.path,
         default=Path("build/sweep"),
         help="cache and per-point logs (build/sweep)",
     )
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=argtypes.path,
         default=None,
         help="results JSON (default WORKDIR/results.json)",
     )
@@ -116,7 +127,7 @@ def _spec(args: argparse.Namespace) -> SweepSpec:
     if args.file is not None:
         if axes or args.size or args.bits or args.target:
             raise ValueError("--file cannot be combined with axis options")
-        spec = spec_from_toml(args.file)
+        spec = spec_from_toml(paths.input_file("--file", args.file))
     else:
         targets = (
             ["ecp5"]
@@ -153,7 +164,11 @@ def run(args: argparse.Namespace) -> int:
     if args.design and "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))  # --design modules resolve from here, as with python -m
     spec = _spec(args)
+    paths.output_dir("--workdir", args.workdir, create=True)  # the cache lives there
     output = args.output or args.workdir / "results.json"
+    paths.output_file(
+        "-o/--output" if args.output else "--workdir", output, example="results.json", parents=True
+    )
     argv = sys.argv[1:]
     command = "qmac " + shlex.join(argv[argv.index("sweep") :]) if "sweep" in argv else "qmac sweep"
     doc = run_sweep(

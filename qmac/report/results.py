@@ -63,11 +63,20 @@ def load_results(path: str | os.PathLike) -> dict:
     """Read and check a results JSON written by ``qmac sweep``."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"results file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"results file {str(path)!r} is a folder, expected a JSON file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"results file {str(path)!r} is not a JSON results file of qmac sweep: not UTF-8 "
+            f"text ({exc.reason} at byte {exc.start})"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"results file {str(path)!r} is not JSON: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"results file {str(path)!r} cannot be read: {exc.strerror}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list) or "meta" not in doc:
         raise ValueError(f"results file {str(path)!r} must hold {{'meta': ..., 'rows': [...]}}")
     for i, row in enumerate(doc["rows"]):

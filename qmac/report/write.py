@@ -33,10 +33,29 @@ def write_report(
     -------
     dict str -> Path
         The files written, keyed ``csv``, ``json``, ``md``, ``html`` and ``fig:<name>``.
+
+    Raises
+    ------
+    ValueError
+        Before anything is written: a file that is not a results document, the same file given
+        twice (its rows would count twice), or results without rows (nothing to report).
     """
     items = results if isinstance(results, list) else [results]
+    seen: dict[Path, str] = {}
+    for r in items:
+        if not isinstance(r, dict):
+            key = Path(r).resolve()
+            if key in seen:
+                raise ValueError(
+                    f"results file {str(r)!r} is given twice (as {seen[key]!r}): its rows would "
+                    "be counted twice"
+                )
+            seen[key] = str(r)
     doc = merge_results([r if isinstance(r, dict) else load_results(r) for r in items])
     rows, meta = doc["rows"], doc["meta"]
+    if not rows:
+        names = ", ".join(repr(str(r)) for r in items if not isinstance(r, dict)) or "the document"
+        raise ValueError(f"results {names} hold no rows: nothing to report")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {"csv": out / "results.csv", "json": out / "results.json", "md": out / "results.md"}

@@ -21,11 +21,41 @@ from qmac import __version__
 from qmac.sweep.cache import load_cached, store, task_key, task_sources_hash
 from qmac.sweep.spec import SweepSpec
 from qmac.sweep.tasks import KINDS, run_task
+from qmac.sweep.workloads import workload_layer
 from qmac.synth import tool_versions
+from sim import check_layer
 
-__all__ = ["build_tasks", "run_tasks", "merge_rows", "run_sweep"]
+__all__ = ["build_tasks", "check_points", "check_scheduler", "run_tasks", "merge_rows", "run_sweep"]
 
 TaskFn = Callable[[dict], dict]
+
+
+def _describe(axes: dict) -> str:
+    return ", ".join(f"{name}={value}" for name, value in axes.items()) or "the defaults"
+
+
+def check_points(spec: SweepSpec) -> list[dict]:
+    """The validated config of every point (``ArrayConfig.to_dict``), in point order.
+
+    A config that ArrayConfig rejects, or one on which the sweep's workload cannot run, is an
+    input error of the sweep, raised before anything runs or is written.
+
+    Raises
+    ------
+    ValueError
+        ``"sweep point size=0x4: rows must be in [1, 128], not 0"``: the axis values of the first
+        invalid point and what is wrong with it.
+    """
+    configs = []
+    for d, axes in zip(spec.config_dicts(), spec.point_axes(), strict=True):
+        try:
+            config = ArrayConfig.from_dict(d)
+            if spec.workload:
+                check_layer(config, workload_layer(spec.workload, config, spec.seed))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sweep point {_describe(axes)}: {exc}") from None
+        configs.append(config.to_dict())
+    return configs
 
 
 def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict], list[dict]]:
@@ -35,10 +65,16 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
     -------
     points : list of dict
         One per (config, target): ``config`` (dict), ``target`` (str or None), ``tasks`` (keys)
-        and ``invalid`` (reason, for a config that ArrayConfig rejects; such a point has no tasks).
+        and ``invalid`` (always None: an invalid point is an error, see :func:`check_points`).
     tasks : list of dict
         ``{"kind", "key", "payload"}`` for :func:`qmac.sweep.tasks.run_task`.
+
+    Raises
+    ------
+    ValueError
+        A point whose config is invalid (:func:`check_points`).
     """
+    configs = check_points(spec)
     work = Path(workdir)
     gen = {kind: task_sources_hash(kind, spec.design) for kind in KINDS}
     opts = spec.options()
@@ -53,21 +89,16 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
             tasks[key] = {"kind": kind, "key": key, "payload": payload}
         return key
 
-    for d in spec.config_dicts():
-        try:
-            cfg = ArrayConfig.from_dict(d).to_dict()
-        except (TypeError, ValueError) as exc:
-            for t in spec.targets or [None]:
-                points.append({"config": d, "target": t, "tasks": [], "invalid": f"config: {exc}"})
-            continue
+    for cfg in configs:
         shared = []
         if spec.workload:
             ident = {"config": cfg, "workload": spec.workload, "seed": spec.seed}
             shared.append(add("sim", ident, dict(ident)))
         if spec.with_quant_error:
-            # inter-layer tensors follow a_bits unless out_bits is swept (d holds only axes)
+            # inter-layer tensors follow a_bits unless out_bits is an axis of the sweep
+            out_bits = cfg["out_bits"] if "out_bits" in spec.axes else None
             ident = {"a_bits": cfg["a_bits"], "w_bits": cfg["w_bits"],
-                     "out_bits": d.get("out_bits"), "n_test": opts["n_test"]}
+                     "out_bits": out_bits, "n_test": opts["n_test"]}
             shared.append(add("quant", ident, dict(ident)))
         for t in spec.targets or [None]:
             keys = list(shared)
@@ -201,6 +232,29 @@ def _outcome(fut) -> dict:
         return {"status": "failed", "reason": f"worker: {type(exc).__name__}: {exc}"[:500]}
 
 
+#: Seconds :func:`check_scheduler` waits for a Dask scheduler to answer.
+DASK_CONNECT_TIMEOUT_S = 5.0
+
+
+def check_scheduler(address: str, option: str = "--dask") -> None:
+    """Connect to the Dask scheduler at ``address`` and disconnect, or raise ValueError.
+
+    A sweep checks its scheduler before anything runs, even when every task is cached, so that
+    an unreachable address is an input error at once rather than a failure after the work.
+    """
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError (bad address)
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(
+            f"{option} {address}: no Dask scheduler answered within "
+            f"{DASK_CONNECT_TIMEOUT_S:g} s ({text})"
+        ) from None
+    client.close()
+
+
 def _run_dask(todo: list[dict], address: str, task_fn: TaskFn, finish) -> None:
     from distributed import Client, as_completed
 
@@ -272,9 +326,17 @@ def run_sweep(
     With ``output``, the document is also written there (atomically) after every finished task,
     with ``meta["partial"] = True`` and the points still running marked "pending", so an
     interrupted or still-running sweep can be reported on; the final document replaces it.
+
+    Raises
+    ------
+    ValueError
+        Before anything runs or is written: an invalid point (:func:`check_points`), or a Dask
+        scheduler that does not answer (:func:`check_scheduler`).
     """
     t0 = time.time()
     points, tasks = build_tasks(spec, workdir)
+    if dask:
+        check_scheduler(dask)
 
     def document(results: dict[str, dict], partial: bool) -> dict:
         rows = merge_rows(points, results, missing="pending" if partial else "not run")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hw.config import ArrayConfig
+from qmac.model.digits import load_digits_data
+from qmac.sweep.workloads import WORKLOADS
 from qmac.synth import DEFAULT_DEVICE, DEVICES, TARGETS
 
 try:
@@ -62,8 +64,17 @@ def derive_acc_bits(a_bits: int, w_bits: int) -> int:
     return max(32, a_bits + w_bits + 16)
 
 
+def _items(text: object) -> list:
+    """A comma list, a list or tuple, or one scalar (TOML ``bits = 8``) as a list of items."""
+    if isinstance(text, str):
+        return [s.strip() for s in text.split(",")]
+    if isinstance(text, (list, tuple)):
+        return list(text)
+    return [text]
+
+
 def parse_axis(name: str, text: object) -> list:
-    """Values of one axis from a comma list (``"4,8,16"``) or a list (from TOML).
+    """Values of one axis from a comma list (``"4,8,16"``), a list (from TOML) or one value.
 
     Raises
     ------
@@ -78,7 +89,7 @@ def parse_axis(name: str, text: object) -> list:
         raise ValueError(
             f"unknown sweep axis {name!r}; known: {', '.join(['target', *CONFIG_AXES])}"
         )
-    items = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)  # type: ignore[arg-type]
+    items = _items(text)
     if not items or any(item == "" for item in items):
         raise ValueError(f"--{name.replace('_', '-')} must be a non-empty comma list, not {text!r}")
     values = []
@@ -105,15 +116,17 @@ def parse_axis(name: str, text: object) -> list:
 
 
 def parse_sizes(text: object) -> list[tuple[int, int]]:
-    """``"4x4,8x8"`` (or a list of such strings) -> [(4, 4), (8, 8)]."""
-    items = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)  # type: ignore[arg-type]
+    """``"4x4,8x8"`` (or a list of such strings, or one) -> [(4, 4), (8, 8)]."""
     sizes = []
-    for item in items:
+    for item in _items(text):
         try:
             r, c = str(item).lower().split("x")
-            sizes.append((int(r), int(c)))
+            size = (int(r), int(c))
         except ValueError:
             raise ValueError(f"--size values must look like ROWSxCOLS, not {item!r}") from None
+        if size in sizes:
+            raise ValueError(f"--size has {item!r} twice")
+        sizes.append(size)
     if not sizes:
         raise ValueError(f"--size must be a non-empty comma list, not {text!r}")
     return sizes
@@ -200,8 +213,36 @@ class SweepSpec:
                     f"device for {family} must be one of "
                     f"{', '.join(d for d in DEVICES if DEVICES[d].family == family)}, not {dev!r}"
                 )
-        if ":" not in self.design:
+        if not isinstance(self.design, str) or ":" not in self.design:
             raise ValueError(f"design must be 'module:function', not {self.design!r}")
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Types and ranges of the per-point options (TOML gives any type), before any work."""
+        if not isinstance(self.pnr, bool):
+            raise ValueError(f"pnr must be true or false, not {self.pnr!r}")
+        if self.workload is not None and self.workload not in WORKLOADS:
+            raise ValueError(
+                f"workload must be one of {', '.join(WORKLOADS)}, not {self.workload!r}"
+            )
+        if self.timeout_s is not None and (
+            isinstance(self.timeout_s, bool)
+            or not isinstance(self.timeout_s, (int, float))
+            or not 0 < self.timeout_s < float("inf")
+        ):
+            raise ValueError(
+                f"timeout_s must be a positive number of seconds, not {self.timeout_s!r}"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, not {self.seed!r}")
+        if self.n_test is not None:
+            if isinstance(self.n_test, bool) or not isinstance(self.n_test, int):
+                raise ValueError(f"n_test must be an integer, not {self.n_test!r}")
+            total = len(load_digits_data().test)
+            if not 1 <= self.n_test <= total:
+                raise ValueError(
+                    f"n_test must be in [1, {total}] (the digits test split), not {self.n_test!r}"
+                )
 
     @property
     def with_quant_error(self) -> bool:
@@ -231,6 +272,23 @@ class SweepSpec:
             out.append(d)
         return out
 
+    def point_axes(self) -> list[dict]:
+        """The axis values of every point, in the order of :meth:`config_dicts` (for messages)."""
+        names = list(self.axes)
+        combos = list(itertools.product(*(self.axes[n] for n in names)))
+        out = []
+        for size, bits, combo in itertools.product(
+            self.sizes or [None], self.bits or [None], combos
+        ):
+            d: dict = {}
+            if size is not None:
+                d["size"] = f"{size[0]}x{size[1]}"
+            if bits is not None:
+                d["bits"] = bits
+            d.update(zip(names, combo, strict=True))
+            out.append(d)
+        return out
+
     def options(self) -> dict:
         """Per-point options that enter the cache key."""
         return {k: getattr(self, k) for k in _OPTIONS}
@@ -248,8 +306,8 @@ def spec_from_toml(path: str | Path) -> SweepSpec:
 
         [sweep]
         size = ["4x4", "8x8"]
-        a_bits = [4, 8]
-        target = ["ecp5"]
+        a_bits = [4, 8]       # or one value: a_bits = 8
+        target = ["ecp5"]     # "none": no synthesis
 
         [options]
         pnr = true
@@ -258,9 +316,14 @@ def spec_from_toml(path: str | Path) -> SweepSpec:
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValueError(f"sweep file {str(path)!r} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"sweep file {str(path)!r} is not TOML: not UTF-8 text ({exc.reason} at byte "
+            f"{exc.start})"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"sweep file {str(path)!r} is not valid TOML: {exc}") from None
     unknown = sorted(set(data) - {"sweep", "options"})
@@ -275,7 +338,11 @@ def spec_from_toml(path: str | Path) -> SweepSpec:
         raise ValueError(
             f"sweep file {str(path)!r} has unknown option {bad[0]!r}; known: {', '.join(_OPTIONS)}"
         )
-    targets = parse_axis("target", axes.pop("target")) if "target" in axes else ["ecp5"]
+    targets = ["ecp5"]
+    if "target" in axes:
+        target = axes.pop("target")
+        none = target in ("none", ["none"], [])  # no synthesis, as --target none
+        targets = [] if none else parse_axis("target", target)
     sizes = parse_sizes(axes.pop("size")) if "size" in axes else None
     bits = axes.pop("bits") if "bits" in axes else None
     return SweepSpec(axes=axes, sizes=sizes, bits=bits, targets=targets, **options)

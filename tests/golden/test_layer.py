@@ -273,7 +273,23 @@ def test_load_rejects_bad_files(tmp_path):
         golden.load_layer(p)
     p = tmp_path / "junk.npz"
     p.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match=rf"^{p}: not a readable layer file \(\.npz\)"):
+    # not "pickled data ... allow_pickle": np.load's guess for anything neither .npy nor .npz
+    with pytest.raises(
+        ValueError,
+        match=rf"^{p}: not a layer file: expected a \.npz archive \(golden\.save_layer\), but "
+        r"the file starts with b'not '$",
+    ):
         golden.load_layer(p)
-    with pytest.raises(ValueError, match=r"nothere\.npz: not a readable layer file"):
+    p.write_bytes(b"PK\x03\x04 and then no zip")
+    with pytest.raises(ValueError, match=rf"^{p}: not a readable \.npz layer file: "):
+        golden.load_layer(p)
+    p = tmp_path / "objects.npz"
+    np.savez(p, **{**good, "op": np.array(["conv2d"], dtype=object)})
+    with pytest.raises(
+        ValueError, match=rf"^{p}: field 'op' holds Python objects, expected numbers or a string$"
+    ):
+        golden.load_layer(p)
+    with pytest.raises(
+        ValueError, match=r"nothere\.npz: cannot read the layer file: No such file or directory$"
+    ):
         golden.load_layer(tmp_path / "nothere.npz")

@@ -9,7 +9,7 @@ import re
 import pytest
 
 import golden
-from hw.config import DATAFLOWS, PRESETS, ROUNDINGS, ArrayConfig, preset
+from hw.config import DATAFLOWS, PRESETS, ROUNDINGS, ArrayConfig, JobLimit, preset
 
 
 def test_init():
@@ -76,7 +76,7 @@ def _brute_max_k(max_product: int, acc_bits: int) -> int:
 def test_max_product_and_k_brute_force(a_bits, w_bits):
     mp = _brute_max_product(a_bits, w_bits)
     for acc_bits in range(a_bits + w_bits, a_bits + w_bits + 9):
-        cfg = ArrayConfig(a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits, out_bits=2)
+        cfg = ArrayConfig(rows=1, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits, out_bits=2)
         assert cfg.max_product == mp
         assert cfg.max_k == _brute_max_k(mp, acc_bits)
         # The product must fit product_bits (signed) and x - x_zp must fit diff_bits.
@@ -84,16 +84,49 @@ def test_max_product_and_k_brute_force(a_bits, w_bits):
         assert (1 << a_bits) - 1 <= (1 << (cfg.diff_bits - 1)) - 1
 
 
+def _worst_sums(a_bits: int, w_bits: int, k: int) -> tuple[int, int]:
+    """(largest, smallest) sum of K products w * (x - x_zp), by enumerating each operand range.
+
+    The extreme of a sum of K independent products is K times the extreme product, and the extreme
+    product pairs an extreme weight with an extreme difference: both ranges are enumerated here,
+    so no formula of golden (or of ArrayConfig) enters.
+    """
+    xs = range(-(1 << (a_bits - 1)), 1 << (a_bits - 1))
+    ws = range(-(1 << (w_bits - 1)), 1 << (w_bits - 1))
+    d_lo, d_hi = min(xs) - max(xs), max(xs) - min(xs)
+    products = [w * d for w in (min(ws), max(ws)) for d in (d_lo, d_hi)]
+    return k * max(products), k * min(products)
+
+
 @pytest.mark.parametrize(
     "a_bits,w_bits,acc_bits",
     [(8, 8, 32), (8, 8, 24), (4, 4, 20), (16, 16, 48), (16, 16, 64), (2, 2, 4)],
 )
-def test_max_k_matches_golden(a_bits, w_bits, acc_bits):
-    cfg = ArrayConfig(a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits, out_bits=2)
-    assert cfg.max_k == golden.max_safe_k(a_bits, w_bits, acc_bits)
+def test_max_k_is_the_longest_sum_that_never_overflows(a_bits, w_bits, acc_bits):
+    """max_k worst-case products fit signed acc_bits on both sides; max_k + 1 of them do not."""
+    cfg = ArrayConfig(rows=1, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits, out_bits=2)
+    lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+    top, bottom = _worst_sums(a_bits, w_bits, cfg.max_k)
+    assert lo <= bottom and top <= hi
+    top, bottom = _worst_sums(a_bits, w_bits, cfg.max_k + 1)
+    assert top > hi or bottom < lo
+    # the golden model's accumulator check draws the same line
     golden.check_accumulator(cfg.max_k, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits)
     with pytest.raises(ValueError, match=r"^K=\d+ exceeds"):
         golden.check_accumulator(cfg.max_k + 1, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits)
+
+
+def test_accumulator_must_hold_a_dot_product_as_long_as_the_array():
+    """a8w8 with acc_bits 16 sums only one product (max_k = 1): rejected, naming the minimum."""
+    message = (
+        r"^acc_bits=16 leaves max_k=1 \(the longest sum of a8w8 products that cannot overflow\), "
+        r"fewer than rows = 4: no job could sum a dot product as long as the array is tall; "
+        r"acc_bits must be at least 18$"
+    )
+    with pytest.raises(ValueError, match=message):
+        ArrayConfig(acc_bits=16)
+    assert ArrayConfig(acc_bits=18).max_k >= 4 > ArrayConfig(rows=1, acc_bits=17).max_k
+    assert ArrayConfig(rows=1, acc_bits=16).max_k == 1  # a 1-row array is still accepted
 
 
 def test_int8_max_k():
@@ -204,6 +237,40 @@ def test_check_job_rejects(dataflow, mkn, message):
         cfg.check_job(*mkn)  # the same job passes when it is not one of a K split
 
 
+def _brute_limit(cfg: ArrayConfig, dim: str) -> int:
+    """Largest value of ``dim`` that check_job accepts with the other two dimensions 1 (a scan)."""
+    best = 0
+    for v in range(1, (1 << cfg.dim_bits)):
+        try:
+            cfg.check_job(*(v if d == dim else 1 for d in "mkn"))
+        except ValueError:
+            break
+        best = v
+    return best
+
+
+@pytest.mark.parametrize("name", ["int8-4x4", "int8-8x8-ws", "int8-16x16", "int4-4x4"])
+def test_job_limits_are_what_check_job_accepts(name):
+    cfg = preset(name)
+    limits = cfg.job_limits()
+    for dim in "mkn":
+        assert limits[dim].value == _brute_limit(cfg, dim), dim
+
+
+def test_job_limits_name_their_causes():
+    limits = ArrayConfig().job_limits()  # 1024-word buffers of 4 lanes, 256 channels
+    assert (limits["m"].value, limits["m"].causes) == (4096, ("a_buf_depth",))
+    assert (limits["k"].value, set(limits["k"].causes)) == (1024, {"a_buf_depth", "w_buf_depth"})
+    assert (limits["n"].value, limits["n"].causes) == (256, ("param_depth",))
+    big = ArrayConfig(rows=16, cols=16, a_buf_depth=1 << 16, w_buf_depth=1 << 16)
+    assert big.job_limits()["m"].causes == ("cmd_m",)  # 16 * 65536 rows, but cmd_m has 16 bits
+    assert big.job_limits()["k"] == JobLimit(65535, ("cmd_k",))
+    narrow = ArrayConfig(a_bits=4, w_bits=4, acc_bits=12, out_bits=4)
+    assert narrow.job_limits()["k"] == JobLimit(narrow.max_k, ("acc_bits",)) and narrow.max_k == 17
+    ws = ArrayConfig(dataflow="ws", acc_depth=64)
+    assert ws.job_limits()["m"] == JobLimit(64, ("acc_depth",))
+
+
 # ---- rejected configs -------------------------------------------------------------------------
 @pytest.mark.parametrize("fields,exc,message", [
     (dict(rows=0), ValueError, r"^rows must be in \[1, 128\], not 0$"),
@@ -219,6 +286,8 @@ def test_check_job_rejects(dataflow, mkn, message):
     (dict(acc_bits=15), ValueError,
      r"^acc_bits must be at least a_bits \+ w_bits = 16 to hold one product, not 15$"),
     (dict(acc_bits=65), ValueError, r"^acc_bits must be in \[2, 64\], not 65$"),
+    (dict(rows=8, out_fifo_depth=16, acc_bits=18), ValueError,
+     r"^acc_bits=18 leaves max_k=4 .* fewer than rows = 8: .*acc_bits must be at least 19$"),
     (dict(mult_bits=7), ValueError, r"^mult_bits must be in \[8, 32\], not 7$"),
     (dict(mult_bits=33), ValueError, r"^mult_bits must be in \[8, 32\], not 33$"),
     (dict(out_bits=1), ValueError, r"^out_bits must be in \[2, 16\], not 1$"),

@@ -62,7 +62,7 @@ def test_demo_on_rtl_other_configs(tmp_path, argv):
 def _fake_sim(monkeypatch, corrupt_layer: str | None = None):
     calls = []
 
-    def run_layer(config, layer, *, gaps=False, backpressure=False, seed=0):
+    def run_layer(config, layer, *, gaps=False, backpressure=False, seed=0, build_info=None):
         out = layer.output(rounding=config.rounding, mult_bits=config.mult_bits).copy()
         calls.append(layer)
         if corrupt_layer == "conv2" and len(calls) == 2:  # the second layer
@@ -140,7 +140,7 @@ def test_demo_exits_nonzero_on_a_mismatch(monkeypatch, tmp_path, capsys):
             r"out_bits must equal a_bits = 8 \(each layer feeds the next\), not 4",
         ),
         (["--preset", "nope"], r"unknown preset 'nope'"),
-        (["--acc-bits", "16"], r"acc_bits must be at least \d+ for this network"),
+        (["--acc-bits", "18"], r"acc_bits must be at least \d+ for this network"),
     ],
 )
 def test_demo_rejects_bad_arguments(monkeypatch, tmp_path, capsys, argv, msg):
@@ -172,3 +172,15 @@ def test_confusion_matrix_counts():
         ValueError, match=r"labels and preds must have the same shape, not \(6,\) and \(5,\)"
     ):
         confusion_matrix(labels, preds[:5])
+
+
+def test_testbench_failure_fails_the_demo(tmp_path, monkeypatch, capsys):
+    """A flagged run is a failed demo (exit 1, the layer and the reason), not 0 mismatches."""
+    import functools
+
+    monkeypatch.setattr(sim, "run_layer", functools.partial(sim.run_layer, inject=("input_tlast",)))
+    code = main(["demo", "--images", "2", "-o", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err[-1].startswith("qmac demo: FAILED: layer conv1: the sticky error port is set"), err
+    assert not (tmp_path / "out" / "demo.html").exists()

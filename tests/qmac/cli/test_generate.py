@@ -30,15 +30,23 @@ def test_generate_files_and_summary(tmp_path, capsys):
     assert sorted(p.name for p in outdir.iterdir()) == ["qmac_top.h", "qmac_top.json", "qmac_top.v"]
     info = json.loads((outdir / "qmac_top.json").read_text())
     assert info["config"] == expected.to_dict()
-    assert info["derived"]["max_k"] == (2**23 - 1) // (63 * 16)
+    assert info["derived"]["acc_max_k"] == (2**23 - 1) // (63 * 16)
+    # one job: K <= 32 weight words, M <= 2 lanes * 64 words, N <= 8 channels
+    lim = info["job_limits"]
+    assert (lim["max_m"], lim["max_k"], lim["max_n"]) == (128, 32, 8)
     assert "module qmac_top(" in (outdir / "qmac_top.v").read_text()
-    assert "#define QMAC_COLS" in (outdir / "qmac_top.h").read_text()
+    assert "#define QMAC_TOP_COLS" in (outdir / "qmac_top.h").read_text()
     out = capsys.readouterr().out
-    assert out.startswith(f"qmac generate: {expected.name} (config {expected.digest})\n")
+    assert out.startswith(
+        f"qmac generate: {expected.name} (config {expected.digest}), module qmac_top\n"
+    )
     for name in ("qmac_top.v", "qmac_top.json", "qmac_top.h"):
         size = (outdir / name).stat().st_size
         assert re.search(rf"{re.escape(str(outdir / name))}  \({size:,} bytes\)", out)
-    assert f"max_k={expected.max_k}" in out and f"requant={expected.requant_latency}," in out
+    assert "  one job: M <= 128 (a_buf_depth), K <= 32 (w_buf_depth), N <= 8 (param_depth)\n" in out
+    assert (f"  accumulator: acc_bits=24 sums K <= {expected.max_k} a6w5 products without "
+            "overflow\n") in out
+    assert f"requant={expected.requant_latency}," in out
 
 
 def test_preset_with_override(tmp_path):
@@ -53,7 +61,9 @@ def test_list_presets(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list(PRESETS)
     for line, cfg in zip(lines, PRESETS.values(), strict=True):
-        assert line.split()[1:] == [cfg.name, f"max_k={cfg.max_k}"]
+        k = cfg.job_limits()["k"]
+        assert line.split(None, 2)[1] == cfg.name
+        assert line.endswith(f"job_max_k={k.value} ({', '.join(k.causes)})  acc_max_k={cfg.max_k}")
 
 
 def test_help_explains_every_option(capsys):
@@ -67,7 +77,14 @@ def test_help_explains_every_option(capsys):
                  "--list-presets", "--outdir"):
         assert re.search(rf"{flag}\b[^\n]*\s+\S", text), flag
     assert "overrides the preset" in " ".join(text.split())
-
+    # what is required is shown as required, not with a default it does not have
+    flat = " ".join(text.split())
+    assert "--rows N mesh rows R (1..128); activation lanes per beat [required without --preset]" \
+        in flat
+    assert "--cols N mesh columns C" in flat and flat.count("[required without --preset]") == 2
+    assert "-o DIR, --outdir DIR output directory, created if missing (required)" in flat
+    assert text.startswith("usage: qmac generate (--preset NAME | --rows N --cols N)")
+    assert "[--name NAME] -o DIR" in text.splitlines()[0]
 
 @pytest.mark.parametrize("args,message", [
     (["--rows", "0", "--cols", "4"], r"rows must be in \[1, 128\], not 0"),
@@ -101,4 +118,38 @@ def test_argparse_errors(capsys, args, pattern):
         main(["generate", *args])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: qmac generate") and re.search(pattern, err)
+    assert re.fullmatch(rf"qmac generate: error: {pattern}.* \(see qmac generate --help\)\n", err)
+
+
+def test_default_name_is_emits():
+    from hw.emit import MODULE_NAME
+    from qmac.cli.generate import MODULE_NAME as CLI_DEFAULT
+
+    assert CLI_DEFAULT == MODULE_NAME
+
+
+def test_name_prefixes_files_and_macros(tmp_path, capsys):
+    code, outdir = generate(tmp_path, "--rows", "2", "--cols", "2", "--name", "conv_array")
+    assert code == 0
+    assert sorted(p.name for p in outdir.iterdir()) == \
+        ["conv_array.h", "conv_array.json", "conv_array.v"]
+    assert "#define CONV_ARRAY_ROWS" in (outdir / "conv_array.h").read_text()
+    assert ", module conv_array\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-o", ""], r"argument -o/--outdir: expected a path, not '' \(see qmac generate --help\)"),
+    (["--name", "2fast", "-o", "x"],
+     r"--name: module name must be a Verilog identifier .*, not '2fast'"),
+    (["--name", "wire", "-o", "x"],
+     r"--name: module name must be a Verilog identifier .*, not 'wire'"),
+])
+def test_bad_outdir_or_name(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["generate", "--rows", "2", "--cols", "2", *args])
+    except SystemExit as exc:  # argparse's own rejection
+        code = exc.code
+    assert code == 2
+    assert re.fullmatch(rf"qmac generate: error: {message}\n", capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even into the current folder

@@ -126,3 +126,26 @@ def test_conv_256_channels_on_int8_8x8(tmp_path, capsys):
                                         "--cout", "16", "--kernel", "3", "--padding", "SAME",
                                         "--preset", "int8-8x8"])
     assert doc["k_chunks"] == 3
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("input_tlast", "the sticky error port is set: an input stream's tlast disagreed"),
+        ("out_padding", "1 output lanes outside N were not zero (jobs 0)"),
+        ("out_tlast", "timeout: 0 of 1 jobs delivered an output frame"),
+    ],
+)
+def test_testbench_failure_fails_the_command(fault, reason, monkeypatch, capsys, tmp_path):
+    """The outputs still match golden: only the testbench's verdict says the run failed."""
+    import functools
+
+    import sim
+
+    monkeypatch.setattr(sim, "run_layer", functools.partial(sim.run_layer, inject=(fault,)))
+    stats = tmp_path / "s.json"
+    code = main(["sim", "--op", "matmul", "--m", "5", "--k", "6", "--n", "3", "--json", str(stats)])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert len(err) == 1 and err[0].startswith("qmac sim: FAILED: ") and reason in err[0], err
+    assert not stats.exists()  # no stats of a failed run

@@ -268,11 +268,25 @@ def test_lower_bits_lose_accuracy_and_sqnr():
     assert r[16]["acc_bits_needed"] > r[8]["acc_bits_needed"]
 
 
-def test_evaluate_bits_mixed_widths_and_subset():
+def test_evaluate_bits_mixed_widths_and_subset(data, model):
+    """a8w4 on 50 images: 4-bit weights, 8-bit activations, and figures of exactly those images."""
     r = evaluate.evaluate_bits(8, 4, n_test=50)
     assert r["n_test"] == 50 and (r["a_bits"], r["w_bits"]) == (8, 4)
-    full = evaluate.evaluate_bits(8, 4)
-    assert full["int_accuracy"] <= evaluate.evaluate_bits(8, 8)["int_accuracy"] + 0.01
+    qnet = ptq.quantized_digits_cnn(8, 4)
+    for ql in qnet.layers:  # weights at 4 bits (symmetric: +-7), activations at 8
+        assert (ql.w_bits, ql.a_bits) == (4, 8) and np.abs(ql.w).max() == 7
+    idx = data.test[:50]  # the subset is the first 50 images of the test split
+    x_q = qnet.quantize_input(data.images[idx])
+    assert x_q.min() >= -128 and x_q.max() <= 127 and len(np.unique(x_q)) > 16
+    q_pred = evaluate.predict(qnet.forward(x_q))
+    f_pred = evaluate.predict(digits.float_forward(model, data.images[idx]))
+    labels = data.labels[idx]
+    assert r["int_accuracy"] == np.mean(q_pred == labels)
+    assert r["float_accuracy"] == np.mean(f_pred == labels)
+    assert r["agreement"] == np.mean(q_pred == f_pred)
+    # the weight width alone moves the error: a8w8 > a8w4 > a4w4 in SQNR on the same images
+    sqnr = {bits: evaluate.evaluate_bits(*bits, n_test=50)["sqnr_db"] for bits in ((8, 8), (4, 4))}
+    assert sqnr[(8, 8)] > r["sqnr_db"] > sqnr[(4, 4)]
 
 
 @pytest.mark.parametrize(

@@ -148,3 +148,23 @@ def test_cycles_figure_from_workload_rows(tmp_path, doc):
     assert written["fig:cycles_vs_size"].read_bytes().startswith(PNG_MAGIC)
     md = (tmp_path / "results.md").read_text()
     assert "| cycles | ideal_cycles | utilization |" in md
+
+
+def test_rejects_binary_duplicate_and_empty_results(tmp_path):
+    binary = tmp_path / "r.bin"
+    binary.write_bytes(bytes(range(256)))
+    with pytest.raises(
+        ValueError,
+        match=r"^results file '.*r\.bin' is not a JSON results file of qmac sweep: not UTF-8 text",
+    ):
+        load_results(binary)
+    out = tmp_path / "out"
+    twice = r"^results file '.*' is given twice \(as '.*'\): its rows"
+    with pytest.raises(ValueError, match=twice):
+        write_report([RESULTS, DATA / ".." / "data" / RESULTS.name], out)
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"meta": {}, "rows": []}))
+    nothing = r"^results '.*empty\.json' hold no rows: nothing to report$"
+    with pytest.raises(ValueError, match=nothing):
+        write_report([empty], out)
+    assert not out.exists()  # nothing written on bad input

@@ -84,8 +84,11 @@ def test_int8_8x8_preset_one_dsp_per_pe(tmp_path):
     )
     s = json.loads(out.read_text())
     cfg = preset("int8-8x8")
-    d = s["dsp"]
-    assert d["one_pe"] == 1
+    n_pe = cfg.rows * cfg.cols
     assert s["parts"]["pe"]["cells_by_type"].get("MULT18X18D") == 1
-    assert d["mesh"] <= cfg.rows * cfg.cols
-    assert d["rest"] >= 0
+    # the whole mesh, synthesized as one: exactly one MULT18X18D per PE, none shared or spilled
+    assert s["parts"]["mesh"]["cells_by_type"].get("MULT18X18D") == n_pe
+    assert s["dsp"]["mesh"] == n_pe and s["dsp"]["one_pe"] == 1
+    # the rest of the design's DSPs are the requantization multipliers, not PEs in LUTs
+    assert s["dsp"]["total"] == n_pe + s["dsp"]["requant_all"] + s["dsp"]["rest"]
+    assert s["dsp"]["rest"] == 0

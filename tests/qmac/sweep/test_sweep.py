@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 from qmac import cli
-from qmac.sweep.run import build_tasks, merge_rows, run_sweep, run_tasks
+from qmac.sweep.run import build_tasks, run_sweep, run_tasks
 from qmac.sweep.spec import (
     SWEEP_BUF_DEPTH,
     SweepSpec,
@@ -176,14 +176,14 @@ def test_tasks_share_quant_and_keys_follow_inputs(tmp_path):
     assert not set(ecp5_keys) & set(synth)
 
 
-def test_invalid_config_is_a_failed_point(tmp_path):
+def test_invalid_config_is_an_input_error_naming_the_point(tmp_path):
     spec = SweepSpec(axes={"a_bits": "8", "acc_bits": "12,32"}, targets=["ecp5"], quant_error="off")
-    points, tasks = build_tasks(spec, tmp_path)
-    rows = merge_rows(points, {})
-    assert [r["status"] for r in rows] == ["failed", "failed"]  # the valid one was never run
-    assert re.search(r"^config: acc_bits must be at least a_bits \+ w_bits = 16", rows[0]["reason"])
-    assert rows[1]["reason"] == "not run"
-    assert len(tasks) == 1
+    with pytest.raises(
+        ValueError,
+        match=r"^sweep point a_bits=8, acc_bits=12: acc_bits must be at least a_bits \+ w_bits = "
+        r"16 to hold one product, not 12$",
+    ):
+        build_tasks(spec, tmp_path)
 
 
 # ---- execution: resume, failures, processes, Dask -----------------------------------------------
@@ -342,3 +342,81 @@ def test_partial_results_and_cache_only(tmp_path):
     assert [(r["status"], r.get("sqnr_db")) for r in doc["rows"]] == [("ok", 1.5), ("failed", None)]
     assert doc["rows"][1]["reason"] == "not in the cache (--cache-only)"
     assert doc["meta"]["tasks_cached"] == 1 and doc["meta"]["partial"] is False
+
+
+# ---- input checked before anything runs -----------------------------------------------------
+def test_toml_scalars_are_one_value_axes(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('[sweep]\nbits = 8\nsize = "4x4"\nrounding = "single"\ntarget = "none"\n')
+    spec = spec_from_toml(f)
+    assert (spec.bits, spec.sizes, spec.axes, spec.targets) == (
+        [8], [(4, 4)], {"rounding": ["single"]}, []
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ('pnr = "yes"', r"^pnr must be true or false, not 'yes'$"),
+        ("timeout_s = 0", r"^timeout_s must be a positive number of seconds, not 0$"),
+        ("seed = -1", r"^seed must be a non-negative integer, not -1$"),
+        ("n_test = 0", r"^n_test must be in \[1, 397\] \(the digits test split\), not 0$"),
+        ('n_test = "5"', r"^n_test must be an integer, not '5'$"),
+        ('workload = "matmul7"', r"^workload must be one of matmul16, .*, not 'matmul7'$"),
+        ("freq_mhz = -5", r"^freq_mhz must be a positive number, not -5$"),
+    ],
+)
+def test_toml_options_rejected_when_read(tmp_path, options, message):
+    f = tmp_path / "s.toml"
+    f.write_text(f"[sweep]\nbits = 8\n[options]\n{options}\n")
+    with pytest.raises(ValueError, match=message):
+        spec_from_toml(f)
+
+
+def test_workload_that_cannot_run_on_a_point_is_an_input_error(tmp_path):
+    spec = SweepSpec(sizes=[(4, 4)], axes={"acc_bits": [18, 32]}, workload="matmul64", targets=[])
+    with pytest.raises(ValueError, match=r"^sweep point size=4x4, acc_bits=18: K=64 exceeds"):
+        build_tasks(spec, tmp_path)
+
+
+def test_unreachable_dask_scheduler_fails_before_anything_runs(tmp_path, monkeypatch):
+    from qmac.sweep import run as sweep_run
+
+    monkeypatch.setattr(sweep_run, "DASK_CONNECT_TIMEOUT_S", 1.0)
+    CALLS.clear()
+    spec = SweepSpec(bits=[4], targets=[])
+    # every task cached: the scheduler is still checked, and no task runs
+    run_sweep(spec, workdir=tmp_path, jobs=1, progress=False, task_fn=counting_task)
+    CALLS.clear()
+    with pytest.raises(ValueError, match=r"^--dask tcp://127\.0\.0\.1:1: no Dask scheduler"):
+        run_sweep(spec, workdir=tmp_path, dask="tcp://127.0.0.1:1", progress=False,
+                  task_fn=counting_task)
+    assert CALLS == []
+
+
+def test_sim_task_reports_a_testbench_failure(tmp_path, monkeypatch, capsys):
+    """The sweep's sim task fails its point with the testbench's reason (outputs still match)."""
+    import functools
+
+    from qmac.sweep import task_sim
+
+    monkeypatch.setattr(
+        task_sim, "run_layer", functools.partial(task_sim.run_layer, inject=("input_tlast",))
+    )
+    out = tmp_path / "r.json"
+    argv = ["sweep", "--size", "4x4", "--a-buf-depth", "1024", "--w-buf-depth", "1024",
+            "--workload", "matmul16", "--target", "none", "--quant-error", "off", "--jobs", "1",
+            "--workdir", str(tmp_path / "w"), "-o", str(out), "--no-progress"]
+    assert cli.main(argv) == 1
+    row = json.loads(out.read_text())["rows"][0]
+    assert row["status"] == "failed"
+    assert re.match(r"^SimError: the sticky error port is set", row["reason"]), row["reason"]
+    assert "SimError: the sticky error port is set" in capsys.readouterr().err
+
+
+def test_results_file_in_a_new_folder(tmp_path):
+    out = tmp_path / "new" / "deeper" / "r.json"
+    argv = ["sweep", "--bits", "8", "--target", "none", "--n-test", "5", "--jobs", "1",
+            "--workdir", str(tmp_path / "w"), "-o", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    assert json.loads(out.read_text())["rows"][0]["status"] == "ok"
