@@ -58,15 +58,16 @@ def _quantize(ctx: OpContext, reals: list[float]) -> tuple[np.ndarray, np.ndarra
 def conv_multipliers(s_in: float, s_w: np.ndarray, s_out: float) -> list[float]:
     """Real multipliers of conv, depthwise, per-channel FC: ``double(s_in) * double(s_w[c]) /
     double(s_out)``, evaluated left to right in float64 as the C++ does."""
-    return [float(s_in) * float(w) / float(s_out) for w in np.asarray(s_w, np.float32)]
+    s_in, s_out = float(np.float32(s_in)), float(np.float32(s_out))
+    return [s_in * float(w) / s_out for w in np.asarray(s_w, np.float32)]
 
 
 def fc_multipliers(s_in: float, s_w: np.ndarray, s_out: float, per_channel: bool) -> list[float]:
     """Real multipliers of FULLY_CONNECTED (per tensor: the float32 product, then double)."""
     if per_channel:
         return conv_multipliers(s_in, s_w, s_out)
-    product = float(np.float32(s_in) * np.float32(np.asarray(s_w, np.float32)[0]))
-    return [product / float(s_out)] * len(s_w)
+    product = float(np.float32(s_in) * np.asarray(s_w, np.float32)[0])
+    return [product / float(np.float32(s_out))] * len(s_w)
 
 
 def _stride_dilation(ctx: OpContext) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -91,10 +91,10 @@ def network_from_tflite(model: TfliteModel, name: str | None = None) -> Network:
     if not model.ops:
         raise TfliteError(f"{model.source} has no operators")
     names = TensorNames(model)
-    inputs = [_graph_edge(model, names, i, "input") for i in model.inputs]
     ops = []
     for op in model.ops:
         ops.extend(_CONVERTERS[op.name](OpContext(model, op, names)))
+    inputs = [_graph_edge(model, names, i, "input") for i in model.inputs]
     outputs = [_graph_edge(model, names, i, "output") for i in model.outputs]
     label = name or (Path(model.source).stem if model.source != "model bytes" else "tflite")
     try:
