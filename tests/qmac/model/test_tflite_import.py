@@ -3,7 +3,8 @@
 Every case is a small model with random int8 weights and per-channel scales, run through the
 importer and the golden backend and compared integer for integer with LiteRT's reference kernels
 (``BUILTIN_REF``) on the same inputs; FULLY_CONNECTED with TFLite Micro's reference kernel, the
-fixed-point one (LiteRT's reference FC requantizes in float, its optimized FC rounds once).
+fixed-point one (LiteRT's reference FC requantizes in float; its optimized FC rounds both steps
+half up, which differs on negative ties).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def test_fully_connected_equals_tflite_micro(kw):
     (ours,) = _ours(model, [x])
     want = _tflm(model, [x])
     assert np.array_equal(ours, want.astype(np.int64)) and len(np.unique(ours)) > 10
-    # LiteRT's optimized kernel rounds once (ruy): within 1 LSB of the double rounding.
+    # LiteRT's optimized kernel rounds both steps half up: within 1 LSB (negative ties differ).
     (opt,) = _litert(model, [x], "opt")
     assert np.abs(ours - opt).max() <= 1
 
