@@ -36,8 +36,8 @@ from qmac.cli.errors import QmacError
 
 __all__ = ["add_arguments", "run", "DEFAULT_CLOCK_MHZ"]
 
-#: The clock for inferences per second: a round figure below the ECP5 Fmax measured for the
-#: pipelined MAC (docs and TOOLCHAIN.md: 149-214 MHz at speed grade -6).
+#: The clock for inferences per second: a round figure near the Fmax measured for the 4x4 top on
+#: ECP5 (95.1 MHz, LFE5U-85F at speed grade -6, README); --clock-mhz sets another.
 DEFAULT_CLOCK_MHZ = 100.0
 
 
