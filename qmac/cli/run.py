@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="every activation tensor as DIR/<tensor index>.npy")
     out.add_argument("--json", type=Path, metavar="S.json", help="the table and totals as JSON")
     sim_group = parser.add_argument_group("simulation")
-    sim_group.add_argument("--clock-mhz", type=float, default=DEFAULT_CLOCK_MHZ,
+    sim_group.add_argument("--clock-mhz", type=float, default=DEFAULT_CLOCK_MHZ, metavar="MHZ",
                            help=f"clock for inferences per second [{DEFAULT_CLOCK_MHZ:g}]")
     sim_group.add_argument("--gaps", action="store_true", help="random valid gaps on inputs")
     sim_group.add_argument("--backpressure", action="store_true",
