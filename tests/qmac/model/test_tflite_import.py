@@ -244,3 +244,30 @@ def test_network_record_of_a_shipped_style_model():
                for t in net.tensors.values())
     assert net.source == "tflite" and SUPPORTED_OPS[:3] == ("CONV_2D", "DEPTHWISE_CONV_2D",
                                                             "FULLY_CONNECTED")
+
+
+def test_reader_agrees_with_litert_on_the_shipped_models():
+    """Ops, tensor shapes, types and quantization as LiteRT's own interpreter reports them."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from qmac.model.tflite_read import read_tflite
+    from tests.qmac.model.model_agreement import shipped_models
+
+    for path, _ in shipped_models().values():
+        m = read_tflite(path)
+        it = Interpreter(model_path=str(path),
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        ops = it._get_ops_details()
+        assert [(op.name, list(op.inputs), list(op.outputs)) for op in m.ops] == \
+            [(op["op_name"], list(op["inputs"]), list(op["outputs"])) for op in ops]
+        for d in it.get_tensor_details():
+            t = m.tensors[d["index"]]
+            q = d["quantization_parameters"]
+            assert t.name == d["name"] and t.shape == tuple(d["shape"])
+            assert np.dtype(t.dtype) == d["dtype"]
+            if len(q["scales"]):
+                assert np.array_equal(t.scales, q["scales"])
+                assert np.array_equal(t.zero_points, q["zero_points"])
+                assert t.quantized_dimension == q["quantized_dimension"]
+            if t.is_constant:
+                assert np.array_equal(t.data, it.get_tensor(d["index"]))
