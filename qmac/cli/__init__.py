@@ -21,7 +21,8 @@ __all__ = ["main", "QmacError", "VerificationFailure", "COMMANDS"]
 COMMANDS = {
     "generate": "emit Verilog, a JSON manifest and a C header for one array",
     "sim": "run a layer through the generated Verilog on Verilator, compare with the golden model",
-    "run": "run a quantized network (ONNX) on the simulated array, every array op checked",
+    "run": "run your int8 model (.tflite or quantized .onnx) on the simulated array, every "
+    "array op checked against golden",
     "sweep": "measure resources, timing, cycles and quantization error over config axes",
     "report": "render sweep results as CSV, JSON, Markdown and HTML with plots",
     "demo": "classify digits with a quantized CNN run layer by layer on the simulated array",

@@ -1,6 +1,7 @@
 """``qmac demo``: the digits CNN, layer by layer on the simulated array, bit-exact with golden.
 
-The N test images are batched into each layer, so a layer is one ``sim.run_layer`` call; each layer
+The network (``QuantCNN.to_network()``) runs on the ``rtl`` backend of ``qmac.model.run``: the N
+test images are batched into each layer, so a layer is one ``sim.run_layer`` call; each layer
 is fed the RTL output of the previous one and its output is compared integer for integer with the
 golden model applied to that same input. Prints and writes (``DIR/demo.json`` or ``--json``,
 ``DIR/demo.html``): accuracies (float, integer golden, RTL), mismatches, cycles and utilization per
@@ -172,7 +173,8 @@ def _bit_width_rows(rounding: str, mult_bits: int) -> list[dict]:
 
 
 def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
-    """Every layer on the RTL, each fed the previous layer's RTL output and checked against golden.
+    """The network on the RTL (``run_network``): each layer fed the previous layer's RTL output and
+    checked against golden on that same input; a mismatch is counted, not fatal.
 
     Returns ``(logits, per-layer stats, mismatches, build seconds)``.
     """
@@ -181,66 +183,61 @@ def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
     import sim
     from qmac.cli.build_progress import build_model
     from qmac.cli.errors import VerificationFailure
+    from qmac.model.run import run_network
 
+    network = qnet.to_network()
     t0 = time.perf_counter()
     info = build_model("qmac demo", config)
     build_s = time.perf_counter() - t0
-    stages = [ql.spec.name for ql in qnet.layers]
-    bar = tqdm(total=len(stages), desc="qmac demo", unit="layer", disable=args.no_progress)
-    x, layers, mismatches = x_q, [], 0
-    for ql in qnet.layers:
-        bar.set_postfix_str(f"{ql.spec.name} ({n_images} images)")
-        layer = ql.to_layer(x)
-        t0 = time.perf_counter()
-        try:
-            out, stats = sim.run_layer(
-                config,
-                layer,
-                gaps=args.gaps,
-                backpressure=args.backpressure,
-                seed=args.seed,
-                build_info=info,
-            )
-        except sim.SimError as exc:  # the testbench flagged the run: a failed verification
-            bar.close()
-            raise VerificationFailure(f"layer {ql.spec.name}: {exc}") from None
-        wall = time.perf_counter() - t0
-        out = np.asarray(out, dtype=np.int64)
-        expected = layer.output(rounding=config.rounding, mult_bits=config.mult_bits)
-        bad = (
-            int(np.count_nonzero(out != expected))
-            if out.shape == expected.shape
-            else int(expected.size)
-        )
-        # The demo's own count decides; the runner's and the scoreboard's counts must agree.
-        sim_bad = int(stats.get("mismatches", 0)) + int(stats.get("job_mismatches", 0))
-        mismatches += max(bad, sim_bad)
-        layers.append(_layer_row(ql, layer, expected, stats, bad, n_images, wall))
-        x = out
-        bar.update(1)
+    bar = tqdm(total=len(network.ops), desc="qmac demo", unit="layer", disable=args.no_progress)
+    current = []
+
+    def progress(i, op) -> None:
+        if current:
+            bar.update(1)
+        current.append(op.name)
+        bar.set_postfix_str(f"{op.name} ({n_images} images)")
+
+    try:
+        run = run_network(network, x_q, backend="rtl", config=config, gaps=args.gaps,
+                          backpressure=args.backpressure, seed=args.seed, on_op=progress,
+                          stop_on_mismatch=False)
+    except sim.SimError as exc:  # the testbench flagged the run: a failed verification
+        bar.close()
+        raise VerificationFailure(f"layer {current[-1]}: {exc}") from None
+    bar.update(1)
     bar.close()
-    return x, layers, mismatches, build_s
+    layers, mismatches = [], 0
+    for st in run.stats:
+        # The demo's own count decides; the runner's and the scoreboard's counts must agree.
+        sim_bad = int(st.sim.get("mismatches", 0)) + int(st.sim.get("job_mismatches", 0))
+        mismatches += max(st.mismatches, sim_bad)
+        layers.append(_layer_row(st, n_images))
+    return run.outputs[network.outputs[0]], layers, mismatches, build_s
 
 
-def _layer_row(ql, layer, expected, stats: dict, bad: int, n_images: int, wall: float) -> dict:
+def _layer_row(st, n_images: int) -> dict:
     """One layer's line of the summary: shapes, MACs, cycles, utilization, mismatches, speed."""
+    in_shape = list(st.input_shapes[0])
+    if st.op == "fully_connected":  # the layer's own (flattened) input, as the array sees it
+        in_shape = [in_shape[0], int(np.prod(in_shape[1:]))]
     return {
-        "name": ql.spec.name,
-        "op": ql.spec.op,
-        "input_shape": list(layer.x.shape),
-        "output_shape": list(expected.shape),
-        "macs": int(stats["macs"]),
-        "cycles": int(stats["cycles"]),
-        "ideal_cycles": int(stats["ideal_cycles"]),
-        "cycles_per_image": float(stats["cycles"]) / n_images,
-        "utilization": float(stats["utilization"]),
-        "mismatches": bad,
-        "sim_mismatches": int(stats.get("mismatches", 0)),
-        "job_mismatches": int(stats.get("job_mismatches", 0)),
-        "jobs": int(stats.get("jobs", 0)),
-        "sim_cycles_per_s": round(float(stats.get("cycles_per_second", 0.0))),
-        "build_s": round(float(stats.get("build_seconds", 0.0)), 2),
-        "wall_s": round(wall, 2),
+        "name": st.name,
+        "op": st.op,
+        "input_shape": in_shape,
+        "output_shape": list(st.output_shape),
+        "macs": int(st.macs),
+        "cycles": int(st.cycles),
+        "ideal_cycles": int(st.ideal_cycles),
+        "cycles_per_image": float(st.cycles) / n_images,
+        "utilization": float(st.utilization),
+        "mismatches": int(st.mismatches),
+        "sim_mismatches": int(st.sim.get("mismatches", 0)),
+        "job_mismatches": int(st.sim.get("job_mismatches", 0)),
+        "jobs": int(st.jobs or 0),
+        "sim_cycles_per_s": round(float(st.sim.get("cycles_per_second", 0.0))),
+        "build_s": round(float(st.sim.get("build_seconds", 0.0)), 2),
+        "wall_s": round(st.wall_s, 2),
     }
 
 

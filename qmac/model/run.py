@@ -3,8 +3,10 @@
 ``golden`` computes every array op with the golden model (``golden.Layer.output``). ``rtl`` runs
 every array op through the lowering on the generated Verilog in Verilator (``sim.run_layer``),
 compares its output with the golden layer on the same input before the next op consumes it, and
-stops with :class:`NetworkMismatch` at the first op that differs. Host ops run in NumPy on both
-backends, with TFLite's integer semantics. Every intermediate tensor can be kept.
+stops with :class:`NetworkMismatch` at the first op that differs (or, with
+``stop_on_mismatch=False``, counts the differences and feeds the RTL's output on). Host ops run in
+NumPy on both backends, with TFLite's integer semantics. Every intermediate tensor can be kept.
+:func:`check_fits` lowers every array op onto a config before anything runs.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from golden.cycles import layer_cycles
+from golden.lowering import lower
 from qmac.model.network import ArrayOp, Network
 
-__all__ = ["BACKENDS", "OpStats", "NetworkRun", "NetworkMismatch", "run_network"]
+__all__ = ["BACKENDS", "OpStats", "NetworkRun", "NetworkMismatch", "run_network", "check_fits"]
 
 BACKENDS = ("golden", "rtl")
 
@@ -26,9 +30,11 @@ BACKENDS = ("golden", "rtl")
 class OpStats:
     """What one op cost and whether it was right.
 
-    ``cycles``, ``ideal_cycles``, ``utilization``, ``jobs`` are the RTL's (None on the golden
-    backend and for host ops); ``macs`` counts padded taps; ``mismatches`` are elements that
-    differ from golden (RTL array ops only; 0 elsewhere).
+    ``cycles``, ``utilization``, ``jobs`` are the RTL's (None on the golden backend and for host
+    ops); ``ideal_cycles`` is the SCALE-Sim-style ideal of the config (array ops on ``rtl``, and on
+    ``golden`` when a config is given); ``macs`` counts padded taps; ``mismatches`` are elements
+    that differ from golden (RTL array ops only; 0 elsewhere). ``sim`` holds the layer runner's
+    timings and its own mismatch counts (``mismatches``, ``job_mismatches``).
     """
 
     index: int
@@ -145,6 +151,7 @@ def run_network(
     backpressure: bool = False,
     seed: int = 0,
     on_op: Callable[[int, object], None] | None = None,
+    stop_on_mismatch: bool = True,
 ) -> NetworkRun:
     """Run ``network`` on ``inputs``.
 
@@ -155,7 +162,8 @@ def run_network(
         Per network input, (N, ...) values in the input's dtype (int8 values for an int8 input).
     backend : {"golden", "rtl"}
     config : hw.config.ArrayConfig
-        The array (``rtl``); its ``rounding`` and ``mult_bits`` then apply.
+        The array (``rtl``); its ``rounding`` and ``mult_bits`` then apply. On ``golden`` it is
+        optional and only gives the array ops' ideal cycles.
     rounding, mult_bits : str, int
         Requantization of the array ops on the ``golden`` backend (``golden.requantize``).
     keep_tensors : bool
@@ -164,6 +172,10 @@ def run_network(
         Stream gap patterns of the RTL simulation.
     on_op : callable, optional
         ``on_op(index, op)`` before each op runs (progress).
+    stop_on_mismatch : bool
+        ``rtl``: raise :class:`NetworkMismatch` at the first array op that differs from golden
+        (default); with False, count the differences in the op's stats and feed the RTL output to
+        the ops after it.
 
     Returns
     -------
@@ -172,7 +184,8 @@ def run_network(
     Raises
     ------
     NetworkMismatch
-        ``rtl``: an array op's output differs from golden (the run stops there).
+        ``rtl``: an array op's output differs from golden (the run stops there), unless
+        ``stop_on_mismatch`` is False.
     ValueError, TypeError
         Bad inputs or backend, or (``rtl``) an array op the array cannot run (the lowering's
         error, naming the op), before anything runs.
@@ -185,7 +198,7 @@ def run_network(
         rounding, mult_bits = config.rounding, config.mult_bits
     values = _check_inputs(network, inputs)
     if backend == "rtl":
-        _check_lowering(network, config)
+        check_fits(network, config)
     batch = len(next(iter(values.values())))
     t_start = time.perf_counter()
     stats: list[OpStats] = []
@@ -201,8 +214,11 @@ def run_network(
             st.macs = layer.macs
             if backend == "golden":
                 y = layer.output(rounding=rounding, mult_bits=mult_bits)
+                if config is not None:
+                    st.ideal_cycles = _ideal(layer, config)
             else:
-                y = _run_rtl(i, op, layer, config, st, stats, gaps, backpressure, seed)
+                y = _run_rtl(i, op, layer, config, st, stats, gaps, backpressure, seed,
+                             stop_on_mismatch)
         else:
             y = np.asarray(op.apply(xs))
         declared = network.tensors[op.output].shape
@@ -222,35 +238,55 @@ def run_network(
                       time.perf_counter() - t_start)
 
 
-def _run_rtl(i, op, layer, config, st: OpStats, stats: list, gaps, backpressure, seed):
+def _ideal(layer, config) -> int:
+    return int(layer_cycles(layer, rows=config.rows, cols=config.cols,
+                            dataflow=config.dataflow).cycles)
+
+
+def _run_rtl(i, op, layer, config, st: OpStats, stats: list, gaps, backpressure, seed,
+             stop_on_mismatch: bool = True):
     """One array op on the RTL; its output is checked against the golden layer before use."""
     from sim import run_layer  # the RTL backend only: golden runs need no simulator
 
     y, s = run_layer(config, layer, gaps=gaps, backpressure=backpressure, seed=seed)
-    st.cycles, st.ideal_cycles = int(s["cycles"]), int(s["ideal_cycles"])
-    st.utilization, st.jobs = float(s["utilization"]), int(s["jobs"])
-    st.sim = {k: s[k] for k in ("sim_seconds", "build_seconds", "cycles_per_second") if k in s}
+    st.cycles = int(s["cycles"])
+    st.ideal_cycles = int(s["ideal_cycles"]) if "ideal_cycles" in s else _ideal(layer, config)
+    st.utilization = float(s.get("utilization", layer.macs / (config.rows * config.cols
+                                                              * max(st.cycles, 1))))
+    st.jobs = int(s["jobs"]) if "jobs" in s else None
+    st.sim = {k: s[k] for k in ("sim_seconds", "build_seconds", "cycles_per_second",
+                                "mismatches", "job_mismatches") if k in s}
     want = layer.output(rounding=config.rounding, mult_bits=config.mult_bits)
-    st.mismatches = int(np.count_nonzero(np.asarray(y) != want)) if y.shape == want.shape \
-        else int(want.size)
-    if st.mismatches or s.get("mismatch") is not None:
+    y = np.asarray(y)
+    st.mismatches = int(np.count_nonzero(y != want)) if y.shape == want.shape else int(want.size)
+    if stop_on_mismatch and (st.mismatches or s.get("mismatch") is not None):
         stats.append(st)
         raise NetworkMismatch(i, op.name, max(st.mismatches, 1), str(s.get("mismatch")), stats)
-    return np.asarray(y, dtype=np.int64)
+    return np.asarray(y, dtype=np.int64) if y.shape == want.shape else want
 
 
-def _check_lowering(network: Network, config) -> None:
-    """Lower every array op once on a batch-1 zero input: its limits (K per job...) fail here."""
-    from golden.lowering import lower
+def check_fits(network: Network, config) -> None:
+    """Lower every array op of ``network`` onto ``config`` (one zero sample), before a run.
 
+    Raises
+    ------
+    ValueError
+        Naming the first op that the array cannot run: a width beyond the config's, or a K that
+        no job can hold (``golden.lowering``'s message, with the op's index and name).
+    """
     for i, op in enumerate(network.ops):
-        if isinstance(op, ArrayOp):
-            shape = network.tensors[op.input].shape
-            try:
-                lower(op.layer(np.zeros((1, *shape[1:]), dtype=np.int64)), config)
-            except ValueError as exc:
-                raise ValueError(f"op {i} ({op.op} {op.name!r}) does not fit {config.name}: "
-                                 f"{exc}") from None
+        if not isinstance(op, ArrayOp):
+            continue
+        for name in ("a_bits", "w_bits", "out_bits"):
+            if getattr(op, name) > getattr(config, name):
+                raise ValueError(f"op {i} ({op.name}): {name}={getattr(op, name)} exceeds the "
+                                 f"array's {name}={getattr(config, name)}")
+        shape = network.tensors[op.input].shape
+        x = np.full((1, *shape[1:]), op.x_zp, dtype=np.int64)
+        try:
+            lower(op.layer(x), config)
+        except ValueError as exc:
+            raise ValueError(f"op {i} ({op.name}): {exc}") from None
 
 
 def _last_use(network: Network) -> dict[str, int]:

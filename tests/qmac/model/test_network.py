@@ -11,7 +11,7 @@ import sim
 from hw.config import ArrayConfig
 from qmac.model import digits, ptq
 from qmac.model.network import ArrayOp, HostOp, Network, TensorSpec
-from qmac.model.run import NetworkMismatch, run_network
+from qmac.model.run import NetworkMismatch, check_fits, run_network
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,51 @@ def test_rtl_backend_on_the_simulated_array(qnet, images):
     assert np.array_equal(run.outputs["fc4"], qnet.forward(x))
     assert run.mismatches == 0 and all(s.cycles > 0 for s in run.stats)
     assert run.cycles == sum(s.cycles for s in run.stats)
+
+
+def test_rtl_backend_can_count_mismatches_and_go_on(monkeypatch):
+    """stop_on_mismatch=False: the wrong element is counted and the RTL output is fed on."""
+
+    def fake_run_layer(config, layer, **kw):
+        y = layer.output(rounding=config.rounding, mult_bits=config.mult_bits).copy()
+        y.flat[0] = 127 if y.flat[0] != 127 else 126
+        return y, {"cycles": 10, "ideal_cycles": 12, "utilization": 0.5, "jobs": 1,
+                   "mismatches": 1, "job_mismatches": 0, "mismatch": "first at 0"}
+
+    monkeypatch.setattr(sim, "run_layer", fake_run_layer)
+    net = _residual_net()
+    x = np.zeros((2, 6), np.int64)
+    run = run_network(net, x, backend="rtl", config=ArrayConfig(rows=2, cols=2),
+                      keep_tensors=True, stop_on_mismatch=False)
+    h = run.tensors["h"]
+    assert run.mismatches == 1 and run.stats[0].sim == {"mismatches": 1, "job_mismatches": 0}
+    assert h.flat[0] != net.ops[0].layer(x).output().flat[0]
+    assert np.array_equal(run.outputs["y"], H.add(x, h, net.ops[1].params))  # fed the RTL output
+
+
+def test_golden_backend_reports_ideal_cycles_with_a_config():
+    net = _residual_net()
+    x = np.zeros((3, 6), np.int64)
+    assert run_network(net, x).stats[0].ideal_cycles is None
+    cfg = ArrayConfig(rows=2, cols=2)
+    st = run_network(net, x, config=cfg).stats[0]
+    assert st.ideal_cycles == golden.cycles.layer_cycles(net.ops[0].layer(x), rows=2, cols=2).cycles
+    assert st.cycles is None and st.utilization is None
+
+
+def test_check_fits_names_the_op_the_array_cannot_hold():
+    net = _residual_net()
+    check_fits(net, ArrayConfig(rows=2, cols=2))
+    with pytest.raises(ValueError, match=r"^op 0 \(fc\): a_bits=8 exceeds the array's a_bits=4$"):
+        check_fits(net, ArrayConfig(rows=2, cols=2, a_bits=4, w_bits=4, acc_bits=20,
+                                    mult_bits=16, out_bits=4))
+    small = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16)
+    w = np.ones((4, 40), np.int64)
+    big = ArrayOp(name="wide", op="fully_connected", input="x", output="y", w=w,
+                  bias=np.zeros(4, np.int64), m0=np.full(4, 1 << 30), shift=np.zeros(4, np.int64),
+                  x_zp=0, y_zp=0, act_min=-128, act_max=127)
+    wide = Network("wide", [TensorSpec("x", (1, 40), "int8", 0.1, 0),
+                            TensorSpec("y", (1, 4), "int8", 0.1, 0)], [big], ["x"], ["y"])
+    with pytest.raises(ValueError, match=r"^op 0 \(wide\): layer fully_connected needs K=40 per "
+                                         r"output channel, more than one job can hold"):
+        check_fits(wide, small)
