@@ -187,7 +187,7 @@ def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
 
     network = qnet.to_network()
     t0 = time.perf_counter()
-    info = build_model("qmac demo", config)
+    build_model("qmac demo", config)
     build_s = time.perf_counter() - t0
     bar = tqdm(total=len(network.ops), desc="qmac demo", unit="layer", disable=args.no_progress)
     current = []

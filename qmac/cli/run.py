@@ -4,8 +4,8 @@ Examples::
 
     qmac run examples/models/digits_cnn.tflite --input examples/models/digits_test_x.npy
     qmac run model.tflite --input x.npy --preset int8-16x16 --out y.npy --dump t/ --json s.json
-    qmac run examples/models/resnet_uint8_qdq.onnx --input examples/models/digits16_test_x_nchw.npy \
-        --preset int8-8x8 --dump build/dump
+    qmac run examples/models/resnet_uint8_qdq.onnx \
+        --input examples/models/digits16_test_x_nchw.npy --preset int8-8x8 --dump build/dump
     qmac run model.tflite --input x.npy --backend golden
 
 Every check comes first (files, the model's ops and tensors, the input's shape and dtype, that

@@ -1,4 +1,4 @@
-"""A user's arrays as a network's inputs, (the way back is ``qmac.model.source_io.from_network``).
+"""A user's arrays as a TFLite network's inputs (the way back: ``qmac.model.source_io``).
 
 An int8 network input takes int8 values in its quantization, or float values that are quantized
 with its scale and zero point exactly as TFLite's QUANTIZE does (``golden.hostops.quantize``:
