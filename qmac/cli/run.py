@@ -116,12 +116,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # ---- checks before any work ------------------------------------------------------------------
 def _load_array(path: Path) -> np.ndarray:
-    paths.input_file("--input", path)
+    if not path.is_file():
+        raise QmacError(f"--input {str(path)!r} does not exist" if not path.exists()
+                        else f"--input {str(path)!r} is not a file")
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise QmacError(f"--input {path}: not a NumPy .npy array: {first}") from None
+    except (OSError, ValueError, EOFError):
+        raise QmacError(f"--input {str(path)!r} is not a NumPy .npy array of numbers (as "
+                        "numpy.save writes it)") from None
 
 
 def _prepare(args):
@@ -133,11 +135,13 @@ def _prepare(args):
             paths.output_file(option, target, example="out.npy", parents=True)
     if args.dump is not None:
         paths.output_dir("--dump", args.dump)
-    paths.input_file("model", args.model)
+    if not args.model.is_file():
+        what = "does not exist" if not args.model.exists() else "is not a file"
+        raise QmacError(f"model file {str(args.model)!r} {what}")
     suffix = args.model.suffix.lower()
     if suffix not in LOADERS:
-        raise QmacError(f"model {args.model}: unknown format {args.model.suffix!r}; qmac run "
-                        f"reads {', '.join(sorted(LOADERS))}")
+        raise QmacError(f"model file {str(args.model)!r}: unknown format {args.model.suffix!r}; "
+                        f"qmac run reads {', '.join(sorted(LOADERS))}")
     config = config_from_args(args)
     if getattr(args, "cfg_rounding", None) is None:
         config = config.replace(rounding=DEFAULT_ROUNDING[suffix])
@@ -145,7 +149,7 @@ def _prepare(args):
     if args.out is not None and len(network.outputs) > 1 and args.out.suffix != ".npz":
         raise QmacError(f"--out: the model has {len(network.outputs)} outputs; give a .npz path")
     arrays = [_load_array(p) for p in args.input]
-    network, values, how = prepare(network, arrays, [f"--input {p}" for p in args.input])
+    network, values, how = prepare(network, arrays, [f"--input {str(p)!r}" for p in args.input])
     if args.backend == "rtl":
         check_fits(network, config)
     return config, network, values, how

@@ -55,18 +55,22 @@ def run_totals(ops: list[dict], *, batch: int, rows: int, cols: int, clock_mhz: 
 
 
 def format_run_table(ops: list[dict]) -> list[str]:
-    """One line per op: index, name, where it ran, shapes, MACs, cycles, ideal, util, mismatches."""
+    """One line per op: index, name, op type, where it ran, shapes, MACs, cycles, ideal, util,
+    mismatches, wall time."""
     shapes = [" + ".join(_shape(s) for s in o["input_shapes"]) + " -> " + _shape(o["output_shape"])
               for o in ops]
     width = max([len("input -> output"), *map(len, shapes)])
-    name_w = max([len("op"), *(len(o["name"]) for o in ops)])
-    lines = [f"  {'#':>3} {'op':<{name_w}} {'on':<5} {'input -> output':<{width}} {'MACs':>11} "
+    name_w = max([len("name"), *(len(o["name"]) for o in ops)])
+    op_w = max([len("op"), *(len(o["op"]) for o in ops)])
+    lines = [f"  {'#':>3} {'name':<{name_w}} {'op':<{op_w}} {'on':<5} "
+             f"{'input -> output':<{width}} {'MACs':>11} "
              f"{'cycles':>9} {'ideal':>9} {'util':>6} {'mism':>5} {'wall s':>7}"]
     for o, shape in zip(ops, shapes, strict=True):
         util = "-" if o.get("utilization") is None else f"{o['utilization']:.1%}"
         ran = o["kind"] == "array" and o.get("cycles") is not None
         lines.append(
-            f"  {o['index']:>3} {o['name']:<{name_w}} {o['kind']:<5} {shape:<{width}} "
+            f"  {o['index']:>3} {o['name']:<{name_w}} {o['op']:<{op_w}} {o['kind']:<5} "
+            f"{shape:<{width}} "
             f"{_num(o['macs'] or None):>11} {_num(o.get('cycles')):>9} "
             f"{_num(o.get('ideal_cycles')):>9} {util:>6} {str(o['mismatches']) if ran else '-':>5} "
             f"{o['wall_s']:>7.2f}"

@@ -82,12 +82,12 @@ def test_missing_input_beat_is_a_timeout(monkeypatch):
 
 def test_job_mismatch_with_a_matching_layer_is_not_passed(monkeypatch):
     """Wrong job references (the scoreboard's) with a right layer: a defect, never a pass."""
-    real = runner.run_job_reference
+    real = runner.run_jobs_reference
 
-    def off_by_one(job, **kw):
-        return real(job, **kw) + 1
+    def off_by_one(jobs, **kw):
+        return [e + 1 for e in real(jobs, **kw)]
 
-    monkeypatch.setattr(runner, "run_job_reference", off_by_one)
+    monkeypatch.setattr(runner, "run_jobs_reference", off_by_one)
     with pytest.raises(SimError, match=r"job output values differ from the job reference"):
         run_layer(CONFIG, _layer(4))
 

@@ -44,8 +44,8 @@ def test_generate_files_and_summary(tmp_path, capsys):
         size = (outdir / name).stat().st_size
         assert re.search(rf"{re.escape(str(outdir / name))}  \({size:,} bytes\)", out)
     assert "  one job: M <= 128 (a_buf_depth), K <= 32 (w_buf_depth), N <= 8 (param_depth)\n" in out
-    assert (f"  accumulator: acc_bits=24 sums K <= {expected.max_k} a6w5 products without "
-            "overflow\n") in out
+    assert (f"  a layer: K <= {expected.max_k} (acc_bits=24 sums that many a6w5 products without "
+            "overflow); a K longer than one job's is split across jobs\n") in out
     assert f"requant={expected.requant_latency}," in out
 
 

@@ -114,8 +114,10 @@ def test_int8_input_is_taken_as_is(tmp_path, capsys):
     assert np.load(out).shape == (1, 10)
 
 
-def test_layer_beyond_one_bank_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch):
-    """mobilenet_res's 3x3 conv over 128 channels (K = 1152) on int8-8x8 (1024-word banks)."""
+def test_layer_beyond_the_accumulator_is_refused_before_anything_runs(tmp_path, capsys,
+                                                                     monkeypatch):
+    """mobilenet_res's 3x3 conv over 128 channels (K = 1152) on int8-8x8 with a 24-bit
+    accumulator (max_k = 257): the one K limit a layer meets (a K beyond one bank is split)."""
     import sim.runner
 
     def no_build(*a, **k):
@@ -124,9 +126,10 @@ def test_layer_beyond_one_bank_is_refused_before_anything_runs(tmp_path, capsys,
     monkeypatch.setattr(sim.runner, "build", no_build)
     model, x_path = MODELS["mobilenet_res"]
     net = load_tflite(model)
-    i, op = next((i, op) for i, op in enumerate(net.ops) if op.kind == "array" and op.k > 1024)
-    code = main(["run", str(model), "--input", str(x_path), "--preset", "int8-8x8"])
+    i, op = next((i, op) for i, op in enumerate(net.ops) if op.kind == "array" and op.k > 257)
+    code = main(["run", str(model), "--input", str(x_path), "--preset", "int8-8x8",
+                 "--acc-bits", "24"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(f"qmac run: error: op {i} ({op.name}): layer {op.op} needs K={op.k} "
-                          "per output channel, more than one job can hold"), err
+                          f"per output channel: K={op.k} exceeds max_k=257 of acc_bits=24"), err

@@ -59,6 +59,15 @@ def _model(kind: str) -> bytes:
     raise KeyError(kind)
 
 
+def _parse_error(capsys, argv) -> tuple[int, str]:
+    """An option that argparse rejects: exit 2 with one line (``OneLineParser``)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return exc.value.code, err
+
+
 def _fail(capsys, argv) -> str:
     assert main(argv) == 2
     captured = capsys.readouterr()
@@ -136,17 +145,17 @@ def test_bad_files_and_options(tmp_path, capsys):
     assert "is not a NumPy .npy array" in _fail(capsys, ["run", str(DIGITS), "--input",
                                                          str(not_npy)])
     assert "--input" in _fail(capsys, ["run", str(DIGITS), "--input", str(tmp_path / "no.npy")])
-    assert "is a directory, not a file" in _fail(
+    assert "is a folder, expected a file path" in _fail(
         capsys, ["run", str(DIGITS), "--input", str(x), "--out", str(tmp_path)])
-    assert "exists and is not a directory" in _fail(
+    assert "is a file, expected a folder" in _fail(
         capsys, ["run", str(DIGITS), "--input", str(x), "--dump", str(x)])
-    assert "is not a directory" in _fail(
+    assert "is not a folder" in _fail(
         capsys, ["run", str(DIGITS), "--input", str(x), "--json", str(x / "s.json")])
     assert "unknown preset 'nope'" in _fail(
         capsys, ["run", str(DIGITS), "--input", str(x), "--preset", "nope"])
     assert "the model has 1 input(s)" in _fail(
         capsys, ["run", str(DIGITS), "--input", str(x), "--input", str(x)])
-    assert "--clock-mhz must be > 0" in _fail(
-        capsys, ["run", str(DIGITS), "--input", str(x), "--clock-mhz", "0"])
+    code, err = _parse_error(capsys, ["run", str(DIGITS), "--input", str(x), "--clock-mhz", "0"])
+    assert code == 2 and "argument --clock-mhz: expected a positive number, not '0'" in err
     assert "a_bits=8 exceeds the array's a_bits=4" in _fail(
         capsys, ["run", str(DIGITS), "--input", str(x), "--preset", "int4-4x4"])

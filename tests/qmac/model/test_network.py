@@ -181,13 +181,15 @@ def test_check_fits_names_the_op_the_array_cannot_hold():
     with pytest.raises(ValueError, match=r"^op 0 \(fc\): a_bits=8 exceeds the array's a_bits=4$"):
         check_fits(net, ArrayConfig(rows=2, cols=2, a_bits=4, w_bits=4, acc_bits=20,
                                     mult_bits=16, out_bits=4))
-    small = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16)
+    narrow = ArrayConfig(rows=2, cols=2, acc_bits=20)  # max_k = 16: the accumulator's limit
+    check_fits(_residual_net(), ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16))
     w = np.ones((4, 40), np.int64)
     big = ArrayOp(name="wide", op="fully_connected", input="x", output="y", w=w,
                   bias=np.zeros(4, np.int64), m0=np.full(4, 1 << 30), shift=np.zeros(4, np.int64),
                   x_zp=0, y_zp=0, act_min=-128, act_max=127)
     wide = Network("wide", [TensorSpec("x", (1, 40), "int8", 0.1, 0),
                             TensorSpec("y", (1, 4), "int8", 0.1, 0)], [big], ["x"], ["y"])
+    check_fits(wide, ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16))  # K split
     with pytest.raises(ValueError, match=r"^op 0 \(wide\): layer fully_connected needs K=40 per "
-                                         r"output channel, more than one job can hold"):
-        check_fits(wide, small)
+                                         r"output channel: K=40 exceeds max_k=16 of acc_bits=20"):
+        check_fits(wide, narrow)

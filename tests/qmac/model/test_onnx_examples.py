@@ -157,7 +157,14 @@ def test_rtl_every_array_op_on_onnxruntime_inputs(name, preset_name, images):
     pytest.param("resnet_uint8_qdq.onnx", "int8-8x8", 4, marks=pytest.mark.slow),
 ])
 def test_qmac_run_rtl_dumps_every_tensor(name, preset_name, images, tmp_path):
+    """qmac run's defaults for an ONNX model (single rounding, docs/ONNX.md)."""
     path, x, dump = _qmac_run_dumps(name, preset_name, images, tmp_path)
+    _check_dumps(path, x, dump, "single", exact_with_onnxruntime=False)
+
+
+def test_qmac_run_rtl_tflite_rounding_dumps_every_tensor(tmp_path):
+    path, x, dump = _qmac_run_dumps("digits_cnn_qdq.onnx", "int8-4x4", 2, tmp_path,
+                                    ("--rounding", "tflite"))
     _check_dumps(path, x, dump, "tflite", exact_with_onnxruntime=False)
 
 
