@@ -1,7 +1,7 @@
-"""Benchmark the shipped TFLite models: array cycles on the RTL vs the ideal, and host speed.
+"""Benchmark the shipped models: array cycles on the RTL vs the ideal, and host speed.
 
-For each model in ``examples/models/models.json`` (framework ``tflite``) and each preset it fits
-(a preset it does not fit is listed with the lowering's reason), on the model's sample inputs:
+For each TFLite model in ``examples/models/models.json`` and each preset it fits (a preset it does
+not fit is listed with the lowering's reason), on the model's sample inputs:
 
 - RTL (``run_network(..., backend="rtl")`` on Verilator): array cycles per inference against the
   SCALE-Sim-style ideal of ``golden.cycles``, MAC utilization, RTL simulation wall time (the
@@ -10,7 +10,10 @@ For each model in ``examples/models/models.json`` (framework ``tflite``) and eac
   same inputs, one invoke per sample as a batch-1 model runs (reference kernels, optimized
   kernels, and the default interpreter with XNNPACK); best of ``--repeat``.
 
-Writes JSON (``--out``) and prints a Markdown table. Needs the dev extra (ai-edge-litert)::
+The ONNX models (framework ``onnx``) go through ``scripts/bench_onnx_models.py`` on the same
+presets: agreement with onnxruntime, golden vs onnxruntime time, RTL cycles (``--no-onnx`` skips
+them). Writes JSON (``--out``: ``models`` for TFLite, ``onnx`` for ONNX) and prints Markdown
+tables. Needs the dev extra (ai-edge-litert, onnxruntime)::
 
     .venv/bin/python scripts/bench_models.py --out build/bench_models.json
 """
@@ -129,13 +132,26 @@ def markdown(results: dict) -> str:
                 f"{h['litert_xnnpack_s']:.4f} | {h['golden_over_xnnpack']:.1f}x")
         for p, r in m["presets"].items():
             if not r["fits"]:
-                lines.append(f"| {name} | {p} | needs K split (part 3) | | | | | {host} |")
+                lines.append(f"| {name} | {p} | does not fit: {r['reason']} | | | | | {host} |")
                 continue
             lines.append(
                 f"| {name} | {p} | {r['cycles_per_inference']:,.0f} | "
                 f"{r['ideal_cycles_per_inference']:,.0f} | {r['cycles_over_ideal']:.2f} | "
                 f"{r['utilization']:.1%} | {r['rtl_wall_s']:.1f} | {host} |")
     return "\n".join(lines)
+
+
+def _bench_onnx(models_dir: Path, presets: list[str], images: int) -> list[dict]:
+    """``scripts/bench_onnx_models.py`` on every ONNX entry of the manifest."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import bench_onnx_models
+
+    out = []
+    for model, sample in bench_onnx_models.onnx_entries(models_dir):
+        x = np.load(sample).astype(np.float32)
+        print(f"{model.name}: {len(x)} inputs", flush=True)
+        out.append(bench_onnx_models.bench_onnx_model(model, x, presets, images))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", type=int, default=4, help="images per RTL run [4]")
     ap.add_argument("--repeat", type=int, default=5, help="host timings: best of [5]")
     ap.add_argument("--no-rtl", action="store_true", help="host timings only")
+    ap.add_argument("--no-onnx", action="store_true", help="TFLite models only")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "bench_models.json")
     args = ap.parse_args(argv)
     presets = [p for p in args.presets.split(",") if p]
@@ -178,9 +195,15 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{r['rtl_wall_s']:.1f} s" if r["fits"] else r["reason"]),
                   flush=True)
         results["models"][name] = row
+    if not args.no_onnx:
+        results["onnx"] = _bench_onnx(args.models, [] if args.no_rtl else presets, args.images)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(markdown(results))
+    if results.get("onnx"):
+        import bench_onnx_models
+
+        print(bench_onnx_models._markdown(results["onnx"]))
     print(f"wrote {args.out}")
     return 0
 
