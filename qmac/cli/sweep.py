@@ -25,11 +25,23 @@ from qmac.sweep.spec import (
     spec_from_toml,
 )
 from qmac.sweep.workloads import WORKLOADS
-from qmac.synth import DEVICES, TARGETS
+from qmac.synth import DEVICES, SPEED_GRADES, TARGETS
 
 __all__ = ["add_arguments", "run"]
 
 _MAX_EXIT = 125
+
+
+def speed_grade(text: str) -> int:
+    """An ECP5 speed grade among :data:`qmac.synth.SPEED_GRADES` (argparse type)."""
+    grades = ", ".join(map(str, SPEED_GRADES))
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = None
+    if value not in SPEED_GRADES:
+        raise argparse.ArgumentTypeError(f"expected an ECP5 speed grade {grades}, not {text!r}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--freq", type=positive_float, default=None, metavar="MHZ",
         help="nextpnr target clock (100)"
+    )
+    parser.add_argument(
+        "--speed", type=speed_grade, default=None, metavar="GRADE",
+        help=f"ECP5 speed grade for nextpnr: {', '.join(map(str, SPEED_GRADES))} (6, the slowest)",
+    )
+    parser.add_argument(
+        "--seeds", type=positive_int, default=None, metavar="N",
+        help="nextpnr seeds 1..N per point: median, min and max Fmax (1)",
     )
     parser.add_argument(
         "--device",
@@ -143,6 +163,8 @@ def _spec(args: argparse.Namespace) -> SweepSpec:
     overrides = {
         "pnr": args.pnr or None,
         "freq_mhz": args.freq,
+        "speed": args.speed,
+        "seeds": args.seeds,
         "workload": args.workload,
         "quant_error": args.quant_error,
         "n_test": args.n_test,

@@ -11,7 +11,19 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["COLUMNS", "load_results", "merge_results", "columns_present", "fmt", "pending_points"]
+__all__ = [
+    "COLUMNS",
+    "METHODS",
+    "load_results",
+    "merge_results",
+    "columns_present",
+    "fmt",
+    "pending_points",
+]
+
+#: Calibration methods of the quant rows (``int_accuracy_<method>``), in the order figures list
+#: them (``qmac.model.evaluate.METHODS``, repeated here: reports import no other qmac package).
+METHODS = ("minmax", "percentile", "entropy", "mse", "qat")
 
 #: Table columns in order; a column is shown when at least one row has a value for it.
 COLUMNS = (
@@ -37,7 +49,16 @@ COLUMNS = (
     "lutram",
     "mux",
     "device",
+    "speed",
+    "seeds",
+    "target_mhz",
     "fmax_mhz",
+    "fmax_min_mhz",
+    "fmax_max_mhz",
+    "critical_ns",
+    "critical_start",
+    "critical_end",
+    "critical_pin",
     "pnr_logic_pct",
     "pnr_note",
     "workload",
@@ -52,6 +73,7 @@ COLUMNS = (
     "int_accuracy",
     "float_accuracy",
     "int_accuracy_stderr",
+    *(f"int_accuracy_{m}" for m in METHODS),
     "synth_s",
     "pnr_s",
     "sim_s",

@@ -22,7 +22,7 @@ from qmac.sweep.cache import load_cached, store, task_key, task_sources_hash
 from qmac.sweep.spec import SweepSpec
 from qmac.sweep.tasks import KINDS, run_task
 from qmac.sweep.workloads import workload_layer
-from qmac.synth import tool_versions
+from qmac.synth import DEVICES, tool_versions
 from sim import check_layer
 
 __all__ = ["build_tasks", "check_points", "check_scheduler", "run_tasks", "merge_rows", "run_sweep"]
@@ -111,11 +111,19 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
                     "pnr": spec.pnr,
                     "device": device,
                     "freq_mhz": spec.freq_mhz if device else None,
+                    # PnR only: a synthesis-only point shares its cache entry across these
+                    "speed": _speed(spec, t) if device else None,
+                    "seeds": spec.seeds if device else None,
                 }
                 payload = dict(ident, timeout_s=spec.timeout_s)
                 keys.insert(0, add("synth", ident, payload))
             points.append({"config": cfg, "target": t, "tasks": keys, "invalid": None})
     return points, list(tasks.values())
+
+
+def _speed(spec: SweepSpec, target: str) -> int | None:
+    """The speed grade nextpnr gets for ``target``'s device (None where the family has none)."""
+    return spec.speed if DEVICES[spec.device[target]].speeds else None
 
 
 def run_tasks(

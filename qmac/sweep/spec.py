@@ -23,7 +23,7 @@ from pathlib import Path
 from hw.config import ArrayConfig
 from qmac.model.digits import load_digits_data
 from qmac.sweep.workloads import WORKLOADS
-from qmac.synth import DEFAULT_DEVICE, DEVICES, TARGETS
+from qmac.synth import DEFAULT_DEVICE, DEVICES, SPEED_GRADES, TARGETS
 
 try:
     import tomllib
@@ -56,6 +56,8 @@ _OPTIONS = (
     "timeout_s",
     "design",
     "seed",
+    "speed",
+    "seeds",
 )
 
 
@@ -165,6 +167,13 @@ class SweepSpec:
     design : str
         ``"module:function"`` returning the Verilog text of a config (top ``qmac_top``);
         default ``hw.emit:generate_verilog`` (the whole array).
+    seed : int
+        Seed of the workload's random layer.
+    speed : {6, 7, 8}
+        ECP5 speed grade for nextpnr (``--speed``; 6 is the slowest, nextpnr's default). iCE40
+        devices have none (their rows hold ``speed = None``).
+    seeds : int
+        nextpnr placement seeds 1..N per point: rows hold the median Fmax, its min and max.
     """
 
     axes: dict[str, list] = field(default_factory=dict)
@@ -180,6 +189,8 @@ class SweepSpec:
     timeout_s: float | None = None
     design: str = "hw.emit:generate_verilog"
     seed: int = 0
+    speed: int = 6
+    seeds: int = 1
 
     def __post_init__(self) -> None:
         for name, values in self.axes.items():
@@ -235,6 +246,15 @@ class SweepSpec:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, not {self.seed!r}")
+        if type(self.speed) is not int or self.speed not in SPEED_GRADES:
+            raise ValueError(
+                f"speed must be an ECP5 speed grade, one of {', '.join(map(str, SPEED_GRADES))}, "
+                f"not {self.speed!r}"
+            )
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(
+                f"seeds must be a positive integer (nextpnr seeds 1..N), not {self.seeds!r}"
+            )
         if self.n_test is not None:
             if isinstance(self.n_test, bool) or not isinstance(self.n_test, int):
                 raise ValueError(f"n_test must be an integer, not {self.n_test!r}")
@@ -312,6 +332,8 @@ def spec_from_toml(path: str | Path) -> SweepSpec:
         [options]
         pnr = true
         freq_mhz = 100
+        speed = 6             # ECP5 speed grade: 6, 7 or 8
+        seeds = 3             # nextpnr seeds per point: median, min, max Fmax
         workload = "matmul64"
     """
     path = Path(path)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from hw.config import ArrayConfig
 from hw.emit import MODULE_NAME
-from qmac.synth import CATEGORIES, DEVICES, check_fit, place_and_route, synthesize
+from qmac.synth import CATEGORIES, DEVICES, check_fit, place_and_route_seeds, synthesize
 
-__all__ = ["DEFAULT_DESIGN", "load_design", "run"]
+__all__ = ["DEFAULT_DESIGN", "load_design", "pnr_row", "run"]
 
 #: ``module:function`` giving the Verilog of a config: the whole array, ``qmac_top``.
 DEFAULT_DESIGN = "hw.emit:generate_verilog"
@@ -24,6 +24,48 @@ def load_design(spec: str):
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"design {spec!r} cannot be loaded: {exc}") from None
+
+
+def _mhz(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def pnr_row(pnr: dict, family: str) -> dict:
+    """The row fields of a :func:`qmac.synth.place_and_route_seeds` result.
+
+    Returns
+    -------
+    dict
+        ``speed``, ``seeds`` (count), ``target_mhz`` (the nextpnr target clock), ``fmax_mhz``
+        (median over the seeds), ``fmax_min_mhz``, ``fmax_max_mhz``, ``fmax_runs_mhz`` (per seed),
+        ``pnr_s`` (summed over the seeds), ``pnr_utilization`` and ``pnr_logic_pct`` (of the
+        first seed), and the worst path group of the median seed: ``critical_start``,
+        ``critical_end`` (RTL signals), ``critical_pin`` (D, CE, LSR), ``critical_ns`` (delay
+        plus setup), ``critical_count`` (endpoints in the group); None where no SDF was ranked.
+    """
+    runs = pnr["runs"]
+    crit = pnr.get("critical") or {}
+    out = {
+        "speed": pnr["speed"],
+        "seeds": len(runs),
+        "target_mhz": runs[0]["freq_mhz"],
+        "fmax_mhz": _mhz(pnr["fmax_mhz"]),
+        "fmax_min_mhz": _mhz(pnr["fmax_min_mhz"]),
+        "fmax_max_mhz": _mhz(pnr["fmax_max_mhz"]),
+        "fmax_runs_mhz": [_mhz(r["fmax_mhz"]) for r in runs],
+        "pnr_s": round(sum(r["pnr_s"] for r in runs), 2),
+        "pnr_utilization": runs[0]["utilization"],
+        "critical_start": crit.get("start"),
+        "critical_end": crit.get("end"),
+        "critical_pin": crit.get("pin"),
+        "critical_ns": crit.get("delay_ns"),
+        "critical_count": crit.get("count"),
+    }
+    comb = {"ecp5": "TRELLIS_COMB", "ice40": "ICESTORM_LC"}[family]
+    if comb in runs[0]["utilization"]:
+        u = runs[0]["utilization"][comb]
+        out["pnr_logic_pct"] = round(100.0 * u["used"] / u["available"], 2)
+    return out
 
 
 def run(p: dict) -> dict:
@@ -51,27 +93,26 @@ def run(p: dict) -> dict:
     if p["pnr"] and device is None:
         out["pnr_note"] = f"no place and route for {target}"
     elif device is not None:
-        out["device"] = device
+        out.update(device=device, speed=p.get("speed"), seeds=p.get("seeds") or 1,
+                   target_mhz=float(p["freq_mhz"]))
         reason = check_fit(stats, device)
         if reason:
             out["pnr_note"] = f"skipped: {reason}"
         else:
-            pnr = place_and_route(
+            pnr = place_and_route_seeds(
                 stats["netlist"],
                 device=device,
                 freq_mhz=p["freq_mhz"],
-                workdir=work,
+                workdir=work / "pnr",
+                seeds=p.get("seeds") or 1,
+                speed=p.get("speed"),
+                sdf=True,
                 timeout=p["timeout_s"],
             )
-            out.update(
-                fmax_mhz=round(pnr["fmax_mhz"], 2) if pnr["fmax_mhz"] else None,
-                pnr_s=pnr["pnr_s"],
-                pnr_utilization=pnr["utilization"],
-            )
-            fam = DEVICES[device].family
-            comb = {"ecp5": "TRELLIS_COMB", "ice40": "ICESTORM_LC"}[fam]
-            if comb in pnr["utilization"]:
-                u = pnr["utilization"][comb]
-                out["pnr_logic_pct"] = round(100.0 * u["used"] / u["available"], 2)
+            out.update(pnr_row(pnr, DEVICES[device].family))
+            for r in pnr["runs"]:  # the ranked paths are in the row; SDF and netlist copies are
+                seed_dir = Path(r["log"]).parent  # tens of MB each for large arrays
+                (seed_dir / "routed.sdf").unlink(missing_ok=True)
+                (seed_dir / Path(stats["netlist"]).name).unlink(missing_ok=True)
         Path(stats["netlist"]).unlink(missing_ok=True)  # tens of MB for large arrays
     return out
