@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qmac.cli import argtypes, paths
 from qmac.report import write_report
+from qmac.report.pareto import COSTS
 
 __all__ = ["add_arguments", "run"]
 
@@ -26,11 +27,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output directory (build/report)",
     )
     parser.add_argument("--no-plots", action="store_true", help="tables only")
+    parser.add_argument(
+        "--pareto-cost",
+        choices=tuple(COSTS),
+        default="lut",
+        help="cost axis of the accuracy-vs-cost Pareto plot and table (lut)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     paths.output_dir("-o/--output", args.output)
-    written = write_report(args.results, args.output, plots=not args.no_plots)
+    written = write_report(
+        args.results, args.output, plots=not args.no_plots, pareto_cost=args.pareto_cost
+    )
     figs = sum(1 for k in written if k.startswith("fig:"))
     print(
         f"qmac report: {written['html']} ({figs} figures), {written['csv'].name}, "

@@ -1,39 +1,71 @@
-"""One self-contained HTML page of a sweep: provenance, figures (PNG embedded as base64), table."""
+"""One self-contained HTML page of a sweep: provenance, figures (PNG embedded as base64), the
+accuracy-vs-cost table and the table of every point. Wide tables scroll sideways in their own box
+instead of being cut off at the page edge."""
 
 from __future__ import annotations
 
 import base64
 import html
 
-from qmac.report.figures import provenance
+from qmac.report.pareto import COSTS
+from qmac.report.plotting import provenance
 from qmac.report.results import columns_present, fmt, pending_points
+from qmac.report.tables import pareto_table
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "STYLE"]
 
 _CAPTIONS = {
-    "resources_vs_size": "Resources vs array size, per target (Yosys cell counts after synthesis).",
-    "resources_vs_bits": "Resources and Fmax vs operand width (Fmax from nextpnr where routed).",
-    "error_vs_bits": "Digits CNN quantization error vs bit width: SQNR, worst error, accuracy.",
+    "resources_vs_size": "Resources of the whole array (qmac_top) vs array size, one line per "
+    "operand width (Yosys cell counts after synthesis).",
+    "per_pe_vs_bits": "Cost per PE vs operand width: whole-array counts divided by rows x cols, "
+    "so the buffers, requantization and control are shared out over the PEs.",
+    "fmax_vs_size": "Fmax from nextpnr vs array size at each width: the median over the seeds, "
+    "bars from the slowest to the fastest seed; the dashed line is the place-and-route target.",
+    "accuracy_vs_bits": "Digits CNN test accuracy vs operand width per calibration method and "
+    "QAT (golden integer model); bars are 95% Wilson intervals over the test images.",
+    "pareto": "Accuracy vs hardware cost: every (width, method) on each array; outlined points "
+    "are Pareto-optimal (no other point is both cheaper and more accurate).",
+    "error_vs_bits": "Logit error of the digits CNN vs width (PTQ min/max): SQNR, RMS error in "
+    "float logit units.",
     "cycles_vs_size": "Simulated cycles (and the ideal cycle model), MAC utilization vs size.",
 }
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1400px;color:#222}
-table{border-collapse:collapse;font-size:12px}
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1400px;color:#222;
+padding:0 1em}
+.scroll{overflow-x:auto;max-width:100%;margin:.5em 0 1.5em;border:1px solid #ddd}
+.scroll.tall{max-height:70vh;overflow-y:auto}
+table{border-collapse:collapse;font-size:12px;white-space:nowrap}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
 th{background:#f0f0f0;position:sticky;top:0}tr.failed td{background:#fdd}
-code{background:#f4f4f4;padding:1px 3px}
-figure{margin:1em 0}figcaption{font-size:13px;color:#555}img{max-width:100%}
+tr.optimal td{background:#e8f4e8;font-weight:600}
+code{background:#f4f4f4;padding:1px 3px;overflow-wrap:anywhere}
+figure{margin:1em 0}figcaption{font-size:13px;color:#555;max-width:1000px}
+img{max-width:100%;height:auto}
 """
 
 
-def render_html(rows: list[dict], meta: dict, figures: dict[str, bytes]) -> str:
+def _table(header: list[str], body: list[tuple[str, list[str]]], *, tall: bool = False) -> str:
+    """An HTML table in a sideways-scrolling box; ``body`` is (row class, cells)."""
+    esc = html.escape
+    parts = [f"<div class='scroll{' tall' if tall else ''}'><table><thead><tr>"
+             + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    for cls, cells in body:
+        attr = f" class='{cls}'" if cls else ""
+        parts.append(f"<tr{attr}>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
+    parts.append("</tbody></table></div>")
+    return "\n".join(parts)
+
+
+def render_html(
+    rows: list[dict], meta: dict, figures: dict[str, bytes], *, pareto_cost: str = "lut"
+) -> str:
     """The page as a string; needs no other file (figures are ``data:image/png;base64`` URIs)."""
     esc = html.escape
     cols = [c for c in columns_present(rows) if c not in ("synth_s", "pnr_s", "sim_s")]
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>qmac sweep report</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{STYLE}</style></head><body>",
         "<h1>qmac sweep report</h1>",
         f"<p>Command: <code>{esc(meta.get('command') or 'qmac sweep')}</code><br>",
         f"Versions: {esc(versions)}<br>",
@@ -54,13 +86,19 @@ def render_html(rows: list[dict], meta: dict, figures: dict[str, bytes]) -> str:
             f"<figcaption>{esc(_CAPTIONS.get(name, name))} "
             f"<small>Produced by: {esc(provenance(meta))}</small></figcaption></figure>"
         )
-    parts.append(
-        "<h2>All points</h2><table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in cols) + "</tr>"
-    )
-    for r in rows:
-        cls = " class='failed'" if r.get("status") != "ok" else ""
-        parts.append(
-            f"<tr{cls}>" + "".join(f"<td>{esc(fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
-        )
-    parts.append("</table></body></html>")
+    header, cells = pareto_table(rows, pareto_cost)
+    if cells:
+        parts.append(f"<h2>Accuracy vs {esc(COSTS[pareto_cost][1])}</h2>"
+                     "<p>Per array, width and calibration method: accuracy of the digits CNN "
+                     "(golden integer model, test split) with its 95% Wilson interval, and the "
+                     "array's cost at that width; Pareto-optimal lines are highlighted.</p>")
+        parts.append(_table(header, [("optimal" if c[-1] == "yes" else "", c) for c in cells]))
+    parts.append("<h2>All points</h2>")
+    parts.append(_table(
+        cols,
+        [("failed" if r.get("status") != "ok" else "", [fmt(r.get(c)) for c in cols])
+         for r in rows],
+        tall=True,
+    ))
+    parts.append("</body></html>")
     return "\n".join(parts)

@@ -5,9 +5,31 @@ from __future__ import annotations
 import csv
 import io
 
+from qmac.report.pareto import COSTS, pareto_points
 from qmac.report.results import columns_present, fmt, pending_points
 
-__all__ = ["to_csv", "to_markdown"]
+__all__ = ["pareto_table", "to_csv", "to_markdown"]
+
+
+def pareto_table(rows: list[dict], cost: str = "lut") -> tuple[list[str], list[list[str]]]:
+    """(header, cells) of the accuracy-vs-cost table: one line per (array, width, method).
+
+    Accuracy is the digits CNN's test accuracy with its 95% Wilson interval; ``cost`` the chosen
+    cost of that array at that width; Pareto-optimal lines are marked ``yes``. Empty cells when
+    the rows hold no point with both an accuracy and that cost.
+    """
+    points, flt = pareto_points(rows, cost)
+    _, label, _ = COSTS[cost]
+    header = ["array", "width", "method", "accuracy (95% CI)", "n_test", label, "Pareto-optimal"]
+    cells = []
+    for p in points:
+        width = f"{p.a_bits}b" if p.a_bits == p.w_bits else f"a{p.a_bits}w{p.w_bits}"
+        acc = f"{100 * p.accuracy:.2f}% ({100 * p.ci[0]:.2f}..{100 * p.ci[1]:.2f})"
+        cells.append([p.array, width, p.method, acc, str(p.n_test), fmt(p.cost),
+                      "yes" if p.optimal else ""])
+    if cells and flt is not None:
+        cells.append(["float", "32-bit float", "", f"{100 * flt:.2f}%", cells[0][4], "", ""])
+    return header, cells
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -21,8 +43,8 @@ def to_csv(rows: list[dict]) -> str:
     return buf.getvalue()
 
 
-def to_markdown(rows: list[dict], meta: dict) -> str:
-    """A Markdown page: how the results were made, then one table of all rows."""
+def to_markdown(rows: list[dict], meta: dict, *, pareto_cost: str = "lut") -> str:
+    """A Markdown page: how the results were made, one table of all rows, the Pareto table."""
     cols = [c for c in columns_present(rows) if c not in ("synth_s", "pnr_s", "sim_s")]
     v = meta.get("versions", {})
     lines = [
@@ -46,4 +68,9 @@ def to_markdown(rows: list[dict], meta: dict) -> str:
     ]
     for r in rows:
         lines.append("| " + " | ".join(fmt(r.get(c)).replace("|", "/") for c in cols) + " |")
+    header, cells = pareto_table(rows, pareto_cost)
+    if cells:
+        lines += ["", f"## Accuracy vs {COSTS[pareto_cost][1]}", "",
+                  "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
     return "\n".join(lines) + "\n"

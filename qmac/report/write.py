@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from qmac.report.figures import make_figures
+from qmac.report.pareto import check_cost
 from qmac.report.results import load_results, merge_results
 from qmac.report.sweep_page import render_html
 from qmac.report.tables import to_csv, to_markdown
@@ -15,7 +16,11 @@ __all__ = ["write_report"]
 
 
 def write_report(
-    results: str | os.PathLike | dict | list, out_dir: str | os.PathLike, *, plots: bool = True
+    results: str | os.PathLike | dict | list,
+    out_dir: str | os.PathLike,
+    *,
+    plots: bool = True,
+    pareto_cost: str = "lut",
 ) -> dict[str, Path]:
     """Write ``results.csv``, ``results.json``, ``results.md``, the PNG figures and ``index.html``.
 
@@ -28,6 +33,8 @@ def write_report(
         Created if needed.
     plots : bool
         Render figures (matplotlib, Agg backend).
+    pareto_cost : {"lut", "ff", "dsp", "ram", "fmax"}
+        Cost axis of the accuracy-vs-cost Pareto plot and table.
 
     Returns
     -------
@@ -37,9 +44,11 @@ def write_report(
     Raises
     ------
     ValueError
-        Before anything is written: a file that is not a results document, the same file given
+        Before anything is written: an unknown ``pareto_cost``, a file that is not a results
+        document, the same file given
         twice (its rows would count twice), or results without rows (nothing to report).
     """
+    check_cost(pareto_cost)
     items = results if isinstance(results, list) else [results]
     seen: dict[Path, str] = {}
     for r in items:
@@ -61,12 +70,12 @@ def write_report(
     written = {"csv": out / "results.csv", "json": out / "results.json", "md": out / "results.md"}
     written["csv"].write_text(to_csv(rows))
     written["json"].write_text(json.dumps(doc, indent=1, sort_keys=True))
-    written["md"].write_text(to_markdown(rows, meta))
-    figures = make_figures(rows, meta) if plots else {}
+    written["md"].write_text(to_markdown(rows, meta, pareto_cost=pareto_cost))
+    figures = make_figures(rows, meta, pareto_cost=pareto_cost) if plots else {}
     for name, png in figures.items():
         path = out / f"{name}.png"
         path.write_bytes(png)
         written[f"fig:{name}"] = path
     written["html"] = out / "index.html"
-    written["html"].write_text(render_html(rows, meta, figures))
+    written["html"].write_text(render_html(rows, meta, figures, pareto_cost=pareto_cost))
     return written

@@ -59,10 +59,11 @@ def test_html_is_self_contained_with_figures(doc, report):
     page = (report / "index.html").read_text()
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", page)
     pngs = sorted(report.glob("*.png"))
-    # the rows have sizes, bit widths, Fmax and quantization error, but no workload cycles
+    # the rows have sizes, Fmax and quantization error (a_bits 4, 8 at w_bits 8), but no
+    # a_bits = w_bits widths (per-PE cost, accuracy per method), no n_test and no cycles
     assert sorted(p.stem for p in pngs) == [
         "error_vs_bits",
-        "resources_vs_bits",
+        "fmax_vs_size",
         "resources_vs_size",
     ]
     assert sorted(base64.b64decode(i) for i in images) == sorted(p.read_bytes() for p in pngs)

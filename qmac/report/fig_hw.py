@@ -1,0 +1,206 @@
+"""Hardware figures of a sweep: resources vs array size, per-PE cost vs width, Fmax vs size, cycles.
+
+Each function takes the rows and the meta of a results document and returns PNG bytes, or None
+when the rows do not hold what the figure needs (e.g. one size only).
+"""
+
+from __future__ import annotations
+
+from qmac.report.palette import FLOAT_COLOR, size_color, target_style, width_color
+from qmac.report.plotting import (
+    bits_label,
+    finish,
+    mark_skipped,
+    new_figure,
+    ok_rows,
+    set_size_ticks,
+    size_label,
+    skip_reason,
+)
+
+__all__ = ["cycles_vs_size", "fmax_vs_size", "per_pe_vs_bits", "resources_vs_size"]
+
+#: Row key -> axis label (with units).
+RESOURCES = {
+    "lut": "LUT4 cells",
+    "ff": "flip-flops",
+    "dsp": "DSP blocks (multipliers)",
+    "ram": "block RAMs",
+}
+
+
+def _pes(r: dict) -> int:
+    return r["rows"] * r["cols"]
+
+
+def _thousands(ax) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def _series_key(r: dict, many_targets: bool) -> tuple:
+    return (r.get("target") or "", r["a_bits"], r["w_bits"]) if many_targets else (
+        "", r["a_bits"], r["w_bits"])
+
+
+def _label(key: tuple) -> str:
+    target, a, w = key
+    bits = f"{a} bit" if a == w else f"a{a} w{w}"
+    return f"{bits} {target}".strip()
+
+
+def _by_series(rows: list[dict], x, y, many_targets: bool) -> dict[tuple, tuple[list, list]]:
+    """{(target, a_bits, w_bits): (xs, ys)} sorted by x, first row per (series, x)."""
+    acc: dict[tuple, dict] = {}
+    for r in rows:
+        acc.setdefault(_series_key(r, many_targets), {}).setdefault(x(r), y(r))
+    return {k: (sorted(d), [d[v] for v in sorted(d)]) for k, d in sorted(acc.items())}
+
+
+def resources_vs_size(rows: list[dict], meta: dict) -> bytes | None:
+    """LUT, FF, DSP and block RAM of the whole array vs PEs, one line per width (and target)."""
+    sized = [r for r in rows if r.get("rows") and r.get("a_bits")]
+    ok = ok_rows(sized, "lut")
+    if len({_pes(r) for r in ok}) < 2:
+        return None
+    res = [k for k in RESOURCES if any(r.get(k) for r in ok)]
+    many = len({r.get("target") for r in ok}) > 1
+    ncols = 2 if len(res) > 1 else 1
+    nrows = -(-len(res) // ncols)
+    plt, fig, axes = new_figure(nrows, ncols, "Resources vs array size (Yosys, whole qmac_top)",
+                                meta)
+    failed = [r for r in sized if r.get("lut") is None]
+    notes = [f"x {size_label(r)} {bits_label(r)} {r.get('target') or ''}: "
+             f"{skip_reason(r, 'lut') or 'no synthesis result'}" for r in failed]
+    for i, key in enumerate(res):
+        ax = axes[i // ncols][i % ncols]
+        for s, (xs, ys) in _by_series(ok, _pes, lambda r, k=key: r.get(k) or 0, many).items():
+            ax.plot(xs, ys, marker="o", color=width_color(s[1]), ls=target_style(s[0] or None),
+                    label=_label(s))
+        mark_skipped(ax, [_pes(r) for r in failed], [width_color(r["a_bits"]) for r in failed])
+        set_size_ticks(ax, sized)
+        ax.set_ylim(bottom=0)
+        _thousands(ax)
+        ax.set_ylabel(RESOURCES[key])
+        ax.set_title(RESOURCES[key])
+        ax.grid(alpha=0.3)
+        ax.legend(title="operand width")
+    for j in range(len(res), nrows * ncols):
+        axes[j // ncols][j % ncols].axis("off")
+    return finish(plt, fig, notes=notes)
+
+
+def per_pe_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
+    """Whole-array LUT, FF and DSP divided by PEs vs operand width, one line per array size."""
+    ok = [r for r in ok_rows(rows, "lut", "a_bits", "rows") if r["a_bits"] == r["w_bits"]]
+    if len({r["a_bits"] for r in ok}) < 2:
+        return None
+    res = [k for k in ("lut", "ff", "dsp") if any(r.get(k) for r in ok)]
+    plt, fig, axes = new_figure(1, len(res), "Cost per PE vs operand width (a_bits = w_bits; "
+                                "whole array / PEs: buffers, requant and control included)", meta,
+                                panel=(4.2, 3.6))
+    bits = sorted({r["a_bits"] for r in ok})
+    sizes = sorted({(r["rows"], r["cols"]) for r in ok}, key=lambda s: (s[0] * s[1], s))
+    many = len({r.get("target") for r in ok}) > 1
+    for ax, key in zip(axes[0], res, strict=True):
+        for rc in sizes:
+            for t in sorted({r.get("target") or "" for r in ok}):
+                sub = {}
+                for r in ok:
+                    if (r["rows"], r["cols"]) == rc and (r.get("target") or "") == t:
+                        sub.setdefault(r["a_bits"], (r.get(key) or 0) / _pes(r))
+                if sub:
+                    xs = sorted(sub)
+                    label = f"{rc[0]}x{rc[1]}" + (f" {t}" if many else "")
+                    ax.plot(xs, [sub[x] for x in xs], marker="o", color=size_color(*rc),
+                            ls=target_style(t or None), label=label)
+        ax.set_xticks(bits)
+        ax.set_xlabel("operand width (bits)")
+        ax.set_ylabel(f"{RESOURCES[key]} per PE")
+        ax.set_title(f"{RESOURCES[key]} per PE")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend(title="array")
+    return finish(plt, fig)
+
+
+def _speed_text(rows: list[dict]) -> str:
+    speeds = sorted({r["speed"] for r in rows if r.get("speed") is not None})
+    seeds = sorted({r.get("seeds") or 1 for r in rows})
+    grade = ("ECP5 speed grade " + "/".join(f"-{s}" for s in speeds)) if speeds else ""
+    runs = ("median of " + "/".join(map(str, seeds)) + " seeds, bars min..max"
+            if seeds != [1] else "1 seed")
+    return ", ".join(x for x in (grade, runs) if x)
+
+
+def fmax_vs_size(rows: list[dict], meta: dict) -> bytes | None:
+    """Fmax (median over seeds, min..max bars) vs PEs at each width, the PnR target as a line."""
+    ok = ok_rows(rows, "fmax_mhz", "rows", "a_bits")
+    if not ok:
+        return None
+    skipped = [r for r in rows if r.get("rows") and r.get("a_bits") and r.get("fmax_mhz") is None
+               and skip_reason(r, "fmax")]
+    many = len({r.get("target") for r in ok}) > 1
+    plt, fig, axes = new_figure(1, 1, f"Fmax vs array size (nextpnr, {_speed_text(ok)})", meta,
+                                panel=(8.0, 4.4))
+    ax = axes[0][0]
+    for s, (xs, ys) in _by_series(ok, _pes, lambda r: r, many).items():
+        fmax = [r["fmax_mhz"] for r in ys]
+        lo = [r["fmax_mhz"] - (r.get("fmax_min_mhz") or r["fmax_mhz"]) for r in ys]
+        hi = [(r.get("fmax_max_mhz") or r["fmax_mhz"]) - r["fmax_mhz"] for r in ys]
+        speed = {r.get("speed") for r in ys} - {None}
+        label = _label(s) + (f" (-{'/-'.join(map(str, sorted(speed)))})" if speed else "")
+        ax.errorbar(xs, fmax, yerr=[lo, hi], marker="o", capsize=4, color=width_color(s[1]),
+                    ls=target_style(s[0] or None), label=label)
+    targets = {r["target_mhz"] for r in ok if r.get("target_mhz")}
+    if not targets and meta.get("spec", {}).get("freq_mhz"):  # results from before target_mhz
+        targets = {meta["spec"]["freq_mhz"]}
+    for t in sorted(targets):
+        ax.axhline(t, color=FLOAT_COLOR, ls="--", lw=1.2, label=f"PnR target {t:g} MHz")
+    mark_skipped(ax, [_pes(r) for r in skipped], [width_color(r["a_bits"]) for r in skipped])
+    notes = [f"x {size_label(r)} {bits_label(r)}: {skip_reason(r, 'fmax') or 'not routed'}"
+             for r in skipped]
+    set_size_ticks(ax, [*ok, *skipped])
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("Fmax (MHz)")
+    ax.grid(alpha=0.3)
+    ax.legend(title="operand width (speed grade)", loc="best")
+    return finish(plt, fig, notes=notes)
+
+
+def cycles_vs_size(rows: list[dict], meta: dict) -> bytes | None:
+    """Simulated and ideal cycles, and MAC utilization, vs PEs (the sweep's workload)."""
+    ok = ok_rows(rows, "cycles", "rows")
+    if not ok:
+        return None
+    plt, fig, axes = new_figure(
+        1, 2, f"Cycles and MAC utilization vs array size ({ok[0].get('workload', '')})", meta
+    )
+    groups = sorted({(r.get("dataflow"), r["a_bits"], r["w_bits"]) for r in ok})
+    for df, a, w in groups:
+        sub = sorted((r for r in ok if (r.get("dataflow"), r["a_bits"], r["w_bits"]) == (df, a, w)),
+                     key=_pes)
+        xs = [_pes(r) for r in sub]
+        name = f"{df} {a} bit" if a == w else f"{df} a{a}w{w}"
+        color = width_color(a)
+        ls = "-" if df == "os" else "--"
+        axes[0][0].plot(xs, [r["cycles"] for r in sub], marker="o", color=color, ls=ls,
+                        label=f"{name} RTL")
+        ideal = [(x, r["ideal_cycles"]) for x, r in zip(xs, sub, strict=True)
+                 if r.get("ideal_cycles")]
+        if ideal:
+            axes[0][0].plot(*zip(*ideal, strict=True), marker="s", mfc="none", color=color,
+                            ls=":", label=f"{name} ideal model")
+        axes[0][1].plot(xs, [100 * r["utilization"] for r in sub], marker="o", color=color,
+                        ls=ls, label=name)
+    axes[0][0].set_yscale("log")  # cycles fall by the PE count: a decade per panel step
+    axes[0][0].set_ylabel("cycles (log scale)")
+    axes[0][1].set_ylabel("MAC utilization (%)")
+    axes[0][1].set_ylim(0, 100)
+    for ax in axes[0]:
+        set_size_ticks(ax, ok)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return finish(plt, fig)
