@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "render_demo_html"]
+__all__ = ["BIT_WIDTH_HEADER", "bit_width_rows", "confusion_matrix", "render_demo_html"]
 
 
 def confusion_matrix(labels: np.ndarray, preds: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -84,6 +84,29 @@ def _pct(v: float) -> str:
     return f"{100 * v:.2f}%"
 
 
+#: Columns of the demo's bit-width table (:func:`bit_width_rows`).
+BIT_WIDTH_HEADER = ("width", "method", "int accuracy (95% CI)", "float accuracy", "SQNR (dB)",
+                    "RMS logit err", "ties")
+
+
+def bit_width_rows(bit_widths: Sequence[dict]) -> list[list[object]]:
+    """The demo summary's ``bit_widths`` rows as :data:`BIT_WIDTH_HEADER` cells.
+
+    Width is ``"8 bit"`` when a_bits = w_bits, else ``"a8 w4"``; the interval is the row's
+    ``int_accuracy_ci95`` (Wilson), blank in summaries that have none.
+    """
+    out = []
+    for b in bit_widths:
+        a, w = b["a_bits"], b["w_bits"]
+        ci = b.get("int_accuracy_ci95")
+        acc = _pct(b["int_accuracy"]) + (f" ({100 * ci[0]:.2f}..{100 * ci[1]:.2f})" if ci else "")
+        rms = b.get("rms_err")
+        out.append([f"{a} bit" if a == w else f"a{a} w{w}", b.get("method", "minmax"), acc,
+                    _pct(b["float_accuracy"]), f"{b['sqnr_db']:.1f}",
+                    "" if rms is None else f"{rms:.3g}", b.get("ties", "")])
+    return out
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     def cell(v: object) -> str:
         if isinstance(v, float):
@@ -92,7 +115,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
 
 
 def render_demo_html(
@@ -148,19 +171,7 @@ def render_demo_html(
             s["mismatches"],
         ]
     )
-    bit_rows = [
-        [
-            b["a_bits"],
-            b["w_bits"],
-            b.get("method", "minmax"),
-            _pct(b["float_accuracy"]),
-            _pct(b["int_accuracy"]) + f" ± {100 * b.get('int_accuracy_stderr', 0.0):.1f}",
-            b["sqnr_db"],
-            b["max_abs_err"],
-            b["ties"],
-        ]
-        for b in s["bit_widths"]
-    ]
+    bit_rows = bit_width_rows(s["bit_widths"])
     cm_png = _confusion_png(
         [
             (f"RTL, {len(labels)} images run", confusion_matrix(labels, rtl_preds)),
@@ -182,7 +193,8 @@ def render_demo_html(
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>qmac demo: digits CNN on {name}</title>
 <style>body{{font-family:sans-serif;max-width:980px;margin:1em auto}}
-table{{border-collapse:collapse;margin:.5em 0}}
+table{{border-collapse:collapse;margin:.5em 0;white-space:nowrap}}
+.scroll{{overflow-x:auto;max-width:100%}}img{{max-width:100%;height:auto}}
 td,th{{border:1px solid #bbb;padding:2px 8px;text-align:right}}th{{background:#eee}}
 .ok{{color:#070}}.bad{{color:#b00}}code{{font-size:90%}}</style></head><body>
 <h1>qmac demo: digits CNN on the simulated array</h1>
@@ -217,21 +229,10 @@ utilization = MACs / (rows·cols·cycles).</p>
 <h2>Sample predictions (RTL; true→predicted, red = wrong)</h2>
 <img src="data:image/png;base64,{samples_png}" alt="sample predictions">
 <h2>Lower bit widths (golden model, test split, {rnd} rounding, {mb}-bit multiplier)</h2>
-{
-        _table(
-            [
-                "a_bits",
-                "w_bits",
-                "method",
-                "float acc",
-                "int acc (± binomial SE)",
-                "SQNR (dB)",
-                "max |logit err|",
-                "ties",
-            ],
-            bit_rows,
-        )
-    }
+<p>One row per width and calibration method (PTQ min/max, percentile, entropy, MSE; QAT where a
+trained network of that width ships); the interval is the 95% Wilson interval over the
+{html.escape(str(s["bit_widths"][0].get("n_test", "")) if s["bit_widths"] else "")} test images.</p>
+{_table(BIT_WIDTH_HEADER, bit_rows)}
 <p>Logits are requantized to a_bits; argmax ties go to the lowest class index.</p>
 </body></html>
 """

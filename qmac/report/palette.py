@@ -25,17 +25,17 @@ __all__ = [
 FLOAT_COLOR = "#222222"
 #: Calibration method -> colour (Okabe-Ito, readable by colour-blind readers).
 METHOD_COLORS = {
-    "minmax": "#0072B2",
-    "percentile": "#E69F00",
-    "entropy": "#009E73",
-    "mse": "#CC79A7",
-    "qat": "#D55E00",
+    "minmax": "#0072b2",
+    "percentile": "#e69f00",
+    "entropy": "#009e73",
+    "mse": "#cc79a7",
+    "qat": "#d55e00",
 }
 _OTHER = "#777777"
 #: Array sizes by log2(PEs): 1x1 .. 128x128 and beyond (wraps around).
 _SIZE_COLORS = (
-    "#4477AA", "#66CCEE", "#228833", "#CCBB44", "#EE6677", "#AA3377", "#BBBBBB", "#332288",
-    "#117733", "#882255", "#44AA99", "#999933", "#DDCC77", "#88CCEE", "#661100",
+    "#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa3377", "#bbbbbb", "#332288",
+    "#117733", "#882255", "#44aa99", "#999933", "#ddcc77", "#88ccee", "#661100",
 )
 #: Synthesis target -> line style (targets share the colours of their series).
 TARGET_STYLES = {"ecp5": "-", "ice40": "--", "xilinx": "-.", "generic": ":"}

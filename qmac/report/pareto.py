@@ -39,7 +39,7 @@ def check_cost(cost: str) -> str:
     return cost
 
 
-def wilson_interval(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+def wilson_interval(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval of a binomial proportion ``p`` observed over ``n`` trials (95%).
 
     Returns (low, high) in [0, 1]; unlike ``p ± z·SE`` it stays inside [0, 1] near 0 and 1.
