@@ -147,7 +147,7 @@ def pareto_plot(rows: list[dict], meta: dict, cost: str = "lut") -> bytes | None
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(array)
         ax.grid(alpha=0.3)
-        ax.legend(loc="center right", fontsize=9)
+        ax.legend(loc="lower right", fontsize=9)
     for j in range(len(arrays), nrows * ncols):
         axes[j // ncols][j % ncols].axis("off")
     acc_widths = {(p.a_bits, p.w_bits) for p in points}

@@ -2,7 +2,7 @@
 
 Three kinds of series appear in the figures, each with its own colours so that a legend is never
 needed twice for the same thing: calibration methods (categorical, fixed per name), operand widths
-(a sequential ramp by bit count: narrow is dark, wide is light) and array sizes (categorical, fixed
+(a fixed colour per bit count) and array sizes (categorical, fixed
 by the number of PEs). Colours depend only on the series' own value, never on which other series
 a figure happens to show.
 """
@@ -32,10 +32,11 @@ METHOD_COLORS = {
     "qat": "#d55e00",
 }
 _OTHER = "#777777"
-#: Array sizes by log2(PEs): 1x1 .. 128x128 and beyond (wraps around).
+#: Array sizes by log2(PEs), 1 .. 2^14 PEs; the square sizes (even indices: 2x2, 4x4, 8x8, 16x16,
+#: 32x32, 64x64) get the most distinct colours.
 _SIZE_COLORS = (
-    "#4477aa", "#66ccee", "#228833", "#ccbb44", "#ee6677", "#aa3377", "#bbbbbb", "#332288",
-    "#117733", "#882255", "#44aa99", "#999933", "#ddcc77", "#88ccee", "#661100",
+    "#bbbbbb", "#88ccee", "#4477aa", "#66ccee", "#ee6677", "#ccbb44", "#228833", "#aa3377",
+    "#332288", "#44aa99", "#882255", "#999933", "#ddcc77", "#661100", "#000000",
 )
 #: Synthesis target -> line style (targets share the colours of their series).
 TARGET_STYLES = {"ecp5": "-", "ice40": "--", "xilinx": "-.", "generic": ":"}
@@ -47,16 +48,17 @@ def method_color(method: str) -> str:
     return METHOD_COLORS.get(method, _OTHER)
 
 
+#: Operand width 2..16 -> colour (Paul Tol's muted scheme first, for the common widths).
+_WIDTH_COLORS = {
+    2: "#332288", 3: "#88ccee", 4: "#44aa99", 5: "#117733", 6: "#999933", 7: "#ddcc77",
+    8: "#cc6677", 9: "#6699cc", 10: "#aa4466", 11: "#4b0092", 12: "#882255", 13: "#994f00",
+    14: "#1a85ff", 15: "#5d3a9b", 16: "#aa4499",
+}
+
+
 def width_color(bits: int) -> str:
-    """Colour of an operand width in 2..16 bits (viridis ramp: 2 dark purple, 16 yellow).
-
-    Widths outside 2..16 are clamped to the ends of the ramp.
-    """
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
-    t = (min(max(int(bits), 2), 16) - 2) / 14
-    return to_hex(colormaps["viridis"](0.05 + 0.85 * t))
+    """Colour of an operand width (2..16 bits; others grey)."""
+    return _WIDTH_COLORS.get(int(bits), _OTHER)
 
 
 def size_color(rows: int, cols: int) -> str:
