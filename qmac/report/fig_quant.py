@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from qmac.report.palette import FLOAT_COLOR, method_color, width_color
 from qmac.report.pareto import COSTS, pareto_points, wilson_interval
-from qmac.report.plotting import finish, new_figure, ok_rows
+from qmac.report.plotting import finish, mark_skipped, new_figure, ok_rows
 from qmac.report.results import METHODS
 
 __all__ = ["accuracy_vs_bits", "error_vs_bits", "pareto_plot"]
@@ -42,7 +42,11 @@ def accuracy_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
          if k[0] == k[1]}
     if not q:
         return None
-    widths = sorted(a for a, _ in q)
+    failed = {r["a_bits"]: r["reason"] for r in rows
+              if r.get("a_bits") is not None and r["a_bits"] == r.get("w_bits")
+              and (r["a_bits"], r["a_bits"]) not in q and r.get("status") != "ok"
+              and r.get("reason")}
+    widths = sorted({a for a, _ in q} | set(failed))
     n = next(iter(q.values()))["n_test"]
     plt, fig, axes = new_figure(1, 1, f"Digits CNN accuracy vs operand width (test split, n={n}, "
                                 "bars: 95% Wilson interval)", meta, panel=(8.0, 4.6))
@@ -50,7 +54,7 @@ def accuracy_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
     offsets = {m: (i - (len(METHODS) - 1) / 2) * 0.07 for i, m in enumerate(METHODS)}
     for m in METHODS:
         pts = [(a, q[(a, a)][f"int_accuracy_{m}"], q[(a, a)]["n_test"]) for a in widths
-               if q[(a, a)].get(f"int_accuracy_{m}") is not None]
+               if (a, a) in q and q[(a, a)].get(f"int_accuracy_{m}") is not None]
         if not pts:
             continue
         xs = [a + offsets[m] for a, _, _ in pts]  # side by side: the bars would overlap
@@ -68,8 +72,9 @@ def accuracy_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
     ax.set_ylabel("test accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    notes = []
-    no_qat = [a for a in widths if q[(a, a)].get("int_accuracy_qat") is None]
+    mark_skipped(ax, sorted(failed), [FLOAT_COLOR] * len(failed), label="failed")
+    notes = [f"x {a} bit: {failed[a]}" for a in sorted(failed)]
+    no_qat = [a for a in widths if (a, a) in q and q[(a, a)].get("int_accuracy_qat") is None]
     if "int_accuracy_qat" in next(iter(q.values())) and no_qat:
         notes.append(f"QAT: no trained network at {', '.join(map(str, no_qat))} bits "
                      "(shipped QAT widths only)")

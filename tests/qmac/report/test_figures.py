@@ -118,10 +118,13 @@ def test_skipped_points_are_noted_with_their_reason(drawn):
     assert drawn(_rows())["pareto"]["notes"] == []  # LUTs exist for every point
 
 
-def test_qat_missing_widths_are_noted(drawn):
-    rows = [_row(4, 8), _row(4, 16, qat=False)]
+def test_qat_missing_widths_and_failed_quant_are_noted(drawn):
+    broken = {"name": "q2", "status": "failed", "a_bits": 2, "w_bits": 2, "rows": 4, "cols": 4,
+              "reason": "ValueError: boom"}
+    rows = [_row(4, 8), _row(4, 16, qat=False), broken]
     notes = drawn(rows)["accuracy_vs_bits"]["notes"]
-    assert notes == ["QAT: no trained network at 16 bits (shipped QAT widths only)"]
+    assert notes == ["x 2 bit: ValueError: boom",
+                     "QAT: no trained network at 16 bits (shipped QAT widths only)"]
 
 
 def test_report_pareto_cost_fmax_writes_plot_and_table(tmp_path):
