@@ -12,7 +12,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["BIT_WIDTH_HEADER", "bit_width_rows", "confusion_matrix", "render_demo_html"]
+__all__ = [
+    "BIT_WIDTH_HEADER",
+    "bit_width_rows",
+    "bit_width_sweep_rows",
+    "confusion_matrix",
+    "render_demo_html",
+]
 
 
 def confusion_matrix(labels: np.ndarray, preds: np.ndarray, n_classes: int = 10) -> np.ndarray:
@@ -31,7 +37,7 @@ def _png(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -50,14 +56,14 @@ def _confusion_png(cms: Sequence[tuple[str, np.ndarray]]) -> str:
                     str(v),
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=9,
                     color="white" if v > cm.max() / 2 else "black",
                 )
         ax.set_xticks(range(10))
         ax.set_yticks(range(10))
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=10)
     return _png(fig)
 
 
@@ -105,6 +111,28 @@ def bit_width_rows(bit_widths: Sequence[dict]) -> list[list[object]]:
                     _pct(b["float_accuracy"]), f"{b['sqnr_db']:.1f}",
                     "" if rms is None else f"{rms:.3g}", b.get("ties", "")])
     return out
+
+
+def bit_width_sweep_rows(bit_widths: Sequence[dict]) -> list[dict]:
+    """The demo's per-(width, method) rows as sweep rows (one per width, ``int_accuracy_<m>``),
+    so that the demo's accuracy figure is the sweep report's, in the same colours."""
+    by_width: dict[tuple[int, int], dict] = {}
+    for b in bit_widths:
+        row = by_width.setdefault((b["a_bits"], b["w_bits"]), {
+            "a_bits": b["a_bits"], "w_bits": b["w_bits"], "n_test": b.get("n_test"),
+            "float_accuracy": b["float_accuracy"], "status": "ok"})
+        row[f"int_accuracy_{b.get('method', 'minmax')}"] = b["int_accuracy"]
+    return list(by_width.values())
+
+
+def _accuracy_png(bit_widths: Sequence[dict], command: str) -> str | None:
+    from qmac.report.fig_quant import accuracy_vs_bits
+
+    rows = bit_width_sweep_rows(bit_widths)
+    if not all(r.get("n_test") for r in rows):
+        return None
+    png = accuracy_vs_bits(rows, {"command": command, "versions": {}})
+    return None if png is None else base64.b64encode(png).decode("ascii")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -182,6 +210,9 @@ def render_demo_html(
         ]
     )
     samples_png = _samples_png(images, labels, rtl_preds)
+    acc_png = _accuracy_png(s["bit_widths"], f"qmac demo ({s['config_name']})")
+    acc_img = (f'<img src="data:image/png;base64,{acc_png}" alt="accuracy vs width">'
+               if acc_png else "")
     verdict = (
         "bit-exact: 0 mismatches"
         if s["mismatches"] == 0
@@ -232,6 +263,7 @@ utilization = MACs / (rows·cols·cycles).</p>
 <p>One row per width and calibration method (PTQ min/max, percentile, entropy, MSE; QAT where a
 trained network of that width ships); the interval is the 95% Wilson interval over the
 {html.escape(str(s["bit_widths"][0].get("n_test", "")) if s["bit_widths"] else "")} test images.</p>
+{acc_img}
 {_table(BIT_WIDTH_HEADER, bit_rows)}
 <p>Logits are requantized to a_bits; argmax ties go to the lowest class index.</p>
 </body></html>

@@ -33,7 +33,7 @@ def _width_axis(ax, widths: list[int]) -> None:
 def _float_line(ax, flt: float | None, n: int | None) -> None:
     if flt is not None:
         ax.axhline(100 * flt, color=FLOAT_COLOR, ls="--", lw=1.2,
-                   label=f"float {100 * flt:.1f}%" + (f" (n={n})" if n else ""))
+                   label=f"float {100 * flt:.2f}%" + (f" (n={n})" if n else ""))
 
 
 def accuracy_vs_bits(rows: list[dict], meta: dict) -> bytes | None:

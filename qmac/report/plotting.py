@@ -35,7 +35,8 @@ def provenance(meta: dict) -> str:
     tools = ", ".join(
         f"{k} {v[k]}" for k in ("qmac", "yosys", "nextpnr-ecp5", "nextpnr-ice40") if k in v
     )
-    return f"{meta.get('command') or 'qmac sweep'}  |  {tools}"
+    command = meta.get("command") or "qmac sweep"
+    return f"{command}  |  {tools}" if tools else command
 
 
 def ok_rows(rows: list[dict], *keys: str) -> list[dict]:

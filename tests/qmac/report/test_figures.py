@@ -14,7 +14,7 @@ from matplotlib.colors import to_hex
 
 from qmac import cli
 from qmac.report import fig_hw, fig_quant, write_report
-from qmac.report.demo_page import BIT_WIDTH_HEADER, bit_width_rows
+from qmac.report.demo_page import BIT_WIDTH_HEADER, bit_width_rows, bit_width_sweep_rows
 from qmac.report.figures import FIGURES, make_figures
 from qmac.report.palette import METHOD_COLORS, method_color, size_color, width_color
 from qmac.report.results import METHODS
@@ -187,3 +187,16 @@ def test_demo_bit_width_table():
         ["4 bit", "qat", "97.50% (95.50..98.70)", "98.20%", "20.0", "0.25", 1],
         ["a8 w4", "mse", "50.00%", "98.20%", "3.0", "", 0],
     ]
+
+
+def test_demo_rows_become_one_sweep_row_per_width(drawn):
+    demo = [{"a_bits": a, "w_bits": a, "method": m, "int_accuracy": acc, "n_test": 397,
+             "float_accuracy": 0.98}
+            for a, m, acc in ((8, "minmax", 0.98), (8, "qat", 0.97), (4, "minmax", 0.9),
+                              (4, "mse", 0.95))]
+    rows = bit_width_sweep_rows(demo)
+    assert [(r["a_bits"], r.get("int_accuracy_minmax"), r.get("int_accuracy_mse"),
+             r.get("int_accuracy_qat")) for r in rows] == [(8, 0.98, None, 0.97),
+                                                           (4, 0.9, 0.95, None)]
+    colors = drawn(rows)["accuracy_vs_bits"]["colors"]  # the sweep's figure, the sweep's colours
+    assert colors["PTQ MSE"] == method_color("mse") and colors["QAT"] == method_color("qat")
