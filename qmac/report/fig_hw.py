@@ -10,6 +10,7 @@ from qmac.report.palette import FLOAT_COLOR, size_color, target_style, width_col
 from qmac.report.plotting import (
     bits_label,
     finish,
+    log_ticks,
     mark_skipped,
     new_figure,
     ok_rows,
@@ -196,6 +197,7 @@ def cycles_vs_size(rows: list[dict], meta: dict) -> bytes | None:
         axes[0][1].plot(xs, [100 * r["utilization"] for r in sub], marker="o", color=color,
                         ls=ls, label=name)
     axes[0][0].set_yscale("log")  # cycles fall by the PE count: a decade per panel step
+    log_ticks(axes[0][0])
     axes[0][0].set_ylabel("cycles (log scale)")
     axes[0][1].set_ylabel("MAC utilization (%)")
     axes[0][1].set_ylim(0, 100)

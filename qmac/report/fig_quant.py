@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from qmac.report.palette import FLOAT_COLOR, method_color, width_color
 from qmac.report.pareto import COSTS, pareto_points, wilson_interval
-from qmac.report.plotting import finish, mark_skipped, new_figure, ok_rows
+from qmac.report.plotting import finish, log_ticks, mark_skipped, new_figure, ok_rows
 from qmac.report.results import METHODS
 
 __all__ = ["accuracy_vs_bits", "error_vs_bits", "pareto_plot"]
@@ -104,6 +104,7 @@ def error_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
     if rms:
         axes[0][1].set_ylabel("RMS logit error (float logit units)")
         axes[0][1].set_yscale("log")  # the error halves per bit: decades on a linear axis vanish
+        log_ticks(axes[0][1])
     for ax in axes[0]:
         _width_axis(ax, widths)
         ax.grid(alpha=0.3, which="both")

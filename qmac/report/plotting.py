@@ -15,6 +15,7 @@ __all__ = [
     "FONT_PT",
     "bits_label",
     "finish",
+    "log_ticks",
     "mark_skipped",
     "new_figure",
     "ok_rows",
@@ -110,6 +111,17 @@ def finish(plt, fig, *, notes: list[str] | None = None) -> bytes:
     fig.savefig(buf, format="png", dpi=DPI)
     plt.close(fig)
     return buf.getvalue()
+
+
+def log_ticks(ax, axis: str = "y") -> None:
+    """A log axis labelled at 1, 2 and 5 of each decade (matplotlib labels only powers of ten,
+    which leaves a short range with one label or none)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_minor_locator(NullLocator())
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}"))
 
 
 def set_size_ticks(ax, rows: list[dict]) -> None:
