@@ -146,8 +146,8 @@ def test_toml_spec(tmp_path):
     spec = spec_from_toml(f)
     assert spec.sizes == [(2, 2), (4, 4)] and spec.axes == {"a_bits": [4, 8]}
     assert spec.targets == ["ice40"] and spec.pnr and spec.freq_mhz == 50
-    f.write_text("[sweep]\nrows = [2]\n[options]\nspeed = 1\n")
-    with pytest.raises(ValueError, match=r"has unknown option 'speed'"):
+    f.write_text("[sweep]\nrows = [2]\n[options]\ngrade = 1\n")
+    with pytest.raises(ValueError, match=r"has unknown option 'grade'"):
         spec_from_toml(f)
     f.write_text("[sweep\n")
     with pytest.raises(ValueError, match=r"is not valid TOML"):
