@@ -147,7 +147,10 @@ def fmax_vs_size(rows: list[dict], meta: dict) -> bytes | None:
     plt, fig, axes = new_figure(1, 1, f"Fmax vs array size (nextpnr, {_speed_text(ok)})", meta,
                                 panel=(8.0, 4.4))
     ax = axes[0][0]
-    for s, (xs, ys) in _by_series(ok, _pes, lambda r: r, many).items():
+    series = _by_series(ok, _pes, lambda r: r, many)
+    for i, (s, (xs, ys)) in enumerate(series.items()):
+        # side by side on the log axis, so that the seed bars of equal sizes do not overlap
+        xs = [x * 2 ** (0.05 * (i - (len(series) - 1) / 2)) for x in xs]
         fmax = [r["fmax_mhz"] for r in ys]
         lo = [r["fmax_mhz"] - (r.get("fmax_min_mhz") or r["fmax_mhz"]) for r in ys]
         hi = [(r.get("fmax_max_mhz") or r["fmax_mhz"]) - r["fmax_mhz"] for r in ys]

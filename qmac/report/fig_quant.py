@@ -89,15 +89,16 @@ def error_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
     rms = all(r.get("rms_err") is not None for r in q.values())
     plt, fig, axes = new_figure(1, 2 if rms else 1, "Digits CNN logit error vs width (PTQ min/max;"
                                 " every inter-layer tensor at the swept width)", meta)
-    for w in sorted({w for _, w in q}):
-        xs = sorted(a for a, ww in q if ww == w)
-        same = all(a == w for a in xs)
-        label = "w_bits = a_bits" if same else f"w_bits = {w}"
-        color = method_color("minmax") if same or len(xs) < 2 else width_color(w)
-        axes[0][0].plot(xs, [q[(a, w)]["sqnr_db"] for a in xs], marker="o", color=color,
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for a, w in sorted(q):  # a_bits = w_bits is one series; a fixed w_bits under a swept a_bits
+        groups.setdefault("w_bits = a_bits" if a == w else f"w_bits = {w}", []).append((a, w))
+    for label, keys in groups.items():
+        xs = [a for a, _ in keys]
+        color = method_color("minmax") if label == "w_bits = a_bits" else width_color(keys[0][1])
+        axes[0][0].plot(xs, [q[k]["sqnr_db"] for k in keys], marker="o", color=color,
                         label=label)
         if rms:
-            axes[0][1].plot(xs, [q[(a, w)]["rms_err"] for a in xs], marker="o", color=color,
+            axes[0][1].plot(xs, [q[k]["rms_err"] for k in keys], marker="o", color=color,
                             label=label)
     widths = sorted({a for a, _ in q})
     axes[0][0].set_ylabel("logit SQNR (dB)")
@@ -123,8 +124,8 @@ def pareto_plot(rows: list[dict], meta: dict, cost: str = "lut") -> bytes | None
     nrows = -(-len(arrays) // ncols)
     better = "left" if lower else "right"
     plt, fig, axes = new_figure(
-        nrows, ncols, f"Accuracy vs {axis_label} (Pareto-optimal: outlined and joined; better is "
-        f"up and {better})", meta, panel=(6.0, 4.4))
+        nrows, ncols, f"Accuracy vs {axis_label}: Pareto-optimal points outlined and joined "
+        f"(better: up and {better})", meta, panel=(6.0, 4.4))
     for i, array in enumerate(arrays):
         ax = axes[i // ncols][i % ncols]
         mine = [p for p in points if p.array == array]
@@ -153,7 +154,8 @@ def pareto_plot(rows: list[dict], meta: dict, cost: str = "lut") -> bytes | None
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(array)
         ax.grid(alpha=0.3)
-        ax.legend(loc="lower right", fontsize=9)
+        if i == min(len(arrays), ncols) - 1:  # one legend, beside the first row of panels
+            ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     for j in range(len(arrays), nrows * ncols):
         axes[j // ncols][j % ncols].axis("off")
     acc_widths = {(p.a_bits, p.w_bits) for p in points}

@@ -76,7 +76,9 @@ def new_figure(nrows: int, ncols: int, title: str, meta: dict, *, panel=(4.6, 3.
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(w * ncols + 0.6, h * nrows + 1.3), squeeze=False
     )
-    fig.suptitle(title, fontsize=FONT_PT + 2)
+    # 12 pt title: about 11 characters per inch; a long one wraps rather than being cut off
+    fig.suptitle("\n".join(textwrap.wrap(title, int(11 * fig.get_figwidth()))),
+                 fontsize=FONT_PT + 2)
     chars = int(_MONO_PER_INCH * fig.get_figwidth())
     fig._qmac_footer = textwrap.wrap(provenance(meta), chars)[:3]  # placed by finish()
     return plt, fig, axes
