@@ -84,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="nextpnr seeds 1..N per point: median, min and max Fmax (1)",
     )
     parser.add_argument(
+        "--breakdown", action="store_true",
+        help="also synthesize the mesh and one requant unit alone: resources of mesh, requant "
+        "and the rest (2 more Yosys runs per point)",
+    )
+    parser.add_argument(
         "--device",
         action="append",
         default=[],
@@ -162,6 +167,7 @@ def _spec(args: argparse.Namespace) -> SweepSpec:
         )
     overrides = {
         "pnr": args.pnr or None,
+        "breakdown": args.breakdown or None,
         "freq_mhz": args.freq,
         "speed": args.speed,
         "seeds": args.seeds,

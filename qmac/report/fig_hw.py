@@ -6,7 +6,7 @@ when the rows do not hold what the figure needs (e.g. one size only).
 
 from __future__ import annotations
 
-from qmac.report.palette import FLOAT_COLOR, size_color, target_style, width_color
+from qmac.report.palette import FLOAT_COLOR, PART_STYLES, size_color, target_style, width_color
 from qmac.report.plotting import (
     bits_label,
     finish,
@@ -19,7 +19,13 @@ from qmac.report.plotting import (
     skip_reason,
 )
 
-__all__ = ["cycles_vs_size", "fmax_vs_size", "per_pe_vs_bits", "resources_vs_size"]
+__all__ = [
+    "breakdown_vs_size",
+    "cycles_vs_size",
+    "fmax_vs_size",
+    "per_pe_vs_bits",
+    "resources_vs_size",
+]
 
 #: Row key -> axis label (with units).
 RESOURCES = {
@@ -91,6 +97,58 @@ def resources_vs_size(rows: list[dict], meta: dict) -> bytes | None:
     for j in range(len(res), nrows * ncols):
         axes[j // ncols][j % ncols].axis("off")
     return finish(plt, fig, notes=notes)
+
+
+_PART_LABELS = {"mesh": "mesh (PEs)", "requant": "requant units",
+                "rest": "rest: buffers, loaders, control"}
+
+
+def breakdown_vs_size(rows: list[dict], meta: dict) -> bytes | None:
+    """Stacked bars per array size and width: mesh, requant units and the rest, per resource."""
+    ok = ok_rows(rows, "mesh_lut", "rows", "a_bits")
+    if not ok:
+        return None
+    res = [k for k in RESOURCES if any(r.get(f"{p}_{k}") for r in ok for p in PART_STYLES)]
+    sizes = sorted({(r["rows"], r["cols"]) for r in ok}, key=lambda s: (s[0] * s[1], s))
+    widths = sorted({(r["a_bits"], r["w_bits"]) for r in ok})
+    ncols = 2 if len(res) > 1 else 1
+    nrows = -(-len(res) // ncols)
+    targets = sorted({r.get("target") or "" for r in ok})
+    plt, fig, axes = new_figure(
+        nrows, ncols, "Where the resources go: mesh, requantization, rest (Yosys, parts "
+        f"synthesized alone; {', '.join(targets)})", meta, panel=(5.2, 3.6))
+    bar = 0.8 / len(widths)
+    for i, key in enumerate(res):
+        ax = axes[i // ncols][i % ncols]
+        for j, (a, w) in enumerate(widths):
+            for si, rc in enumerate(sizes):
+                r = next((r for r in ok if (r["rows"], r["cols"]) == rc
+                          and (r["a_bits"], r["w_bits"]) == (a, w)), None)
+                if r is None:
+                    continue
+                x = si - 0.4 + bar * (j + 0.5)
+                bottom = 0
+                for part, (color, hatch) in PART_STYLES.items():
+                    v = r.get(f"{part}_{key}") or 0
+                    ax.bar(x, v, bar * 0.9, bottom=bottom, color=color, hatch=hatch,
+                           edgecolor="white", lw=0.5,
+                           label=_PART_LABELS[part] if (j, si) == (0, 0) else None)
+                    bottom += v
+                ax.annotate(f"{a}b" if a == w else f"a{a}w{w}", (x, bottom), ha="center",
+                            va="bottom", fontsize=9, xytext=(0, 1), textcoords="offset points")
+        ax.set_xticks(range(len(sizes)))
+        ax.set_xticklabels([f"{r}x{c}\n{r * c} PEs" for r, c in sizes])
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.08)  # room for the width labels
+        _thousands(ax)
+        ax.set_ylabel(RESOURCES[key])
+        ax.set_title(RESOURCES[key])
+        ax.grid(alpha=0.3, axis="y")
+        if i == 0:
+            ax.legend(loc="upper left")
+    for j in range(len(res), nrows * ncols):
+        axes[j // ncols][j % ncols].axis("off")
+    return finish(plt, fig, notes=["parts synthesized as their own top are upper bounds of their "
+                                   "cost in context; the rest is the whole array minus them"])
 
 
 def per_pe_vs_bits(rows: list[dict], meta: dict) -> bytes | None:

@@ -2,7 +2,8 @@
 with provenance.
 
 A figure is made only when the rows hold its data. Hardware (:mod:`qmac.report.fig_hw`): resources
-vs array size, cost per PE vs width, Fmax vs array size at each width, cycles vs size.
+vs array size, the mesh / requant / rest breakdown (with the sweep's ``breakdown`` option),
+cost per PE vs width, Fmax vs array size at each width, cycles vs size.
 Quantization (:mod:`qmac.report.fig_quant`): accuracy vs width per calibration method, logit error
 vs width, and accuracy vs a chosen cost (the Pareto plot). Colours follow
 :mod:`qmac.report.palette`: the same series has the same colour in every figure.
@@ -19,6 +20,7 @@ __all__ = ["FIGURES", "provenance", "make_figures"]
 #: Figure name -> maker ``(rows, meta) -> PNG bytes or None``, in page order.
 FIGURES = {
     "resources_vs_size": fig_hw.resources_vs_size,
+    "breakdown_vs_size": fig_hw.breakdown_vs_size,
     "per_pe_vs_bits": fig_hw.per_pe_vs_bits,
     "fmax_vs_size": fig_hw.fmax_vs_size,
     "accuracy_vs_bits": fig_quant.accuracy_vs_bits,

@@ -14,6 +14,7 @@ import math
 __all__ = [
     "FLOAT_COLOR",
     "METHOD_COLORS",
+    "PART_STYLES",
     "TARGET_STYLES",
     "method_color",
     "size_color",
@@ -38,6 +39,8 @@ _SIZE_COLORS = (
     "#bbbbbb", "#88ccee", "#4477aa", "#66ccee", "#ee6677", "#ccbb44", "#228833", "#aa3377",
     "#332288", "#44aa99", "#882255", "#999933", "#ddcc77", "#661100", "#000000",
 )
+#: Part of the array (``qmac.sweep.breakdown``) -> (colour, hatch), for stacked bars.
+PART_STYLES = {"mesh": ("#1b7837", ""), "requant": ("#762a83", "//"), "rest": ("#bdbdbd", "..")}
 #: Synthesis target -> line style (targets share the colours of their series).
 TARGET_STYLES = {"ecp5": "-", "ice40": "--", "xilinx": "-.", "generic": ":"}
 

@@ -17,6 +17,9 @@ __all__ = ["render_html", "STYLE"]
 _CAPTIONS = {
     "resources_vs_size": "Resources of the whole array (qmac_top) vs array size, one line per "
     "operand width (Yosys cell counts after synthesis).",
+    "breakdown_vs_size": "Resources of the mesh, the requantization units and the rest (buffers, "
+    "loaders, sequencer, output FIFO) per array size and width; mesh and one requant unit "
+    "synthesized as their own top (upper bounds in context), the rest by difference.",
     "per_pe_vs_bits": "Cost per PE vs operand width: whole-array counts divided by rows x cols, "
     "so the buffers, requantization and control are shared out over the PEs.",
     "fmax_vs_size": "Fmax from nextpnr vs array size at each width: the median over the seeds, "

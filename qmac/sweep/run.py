@@ -114,6 +114,7 @@ def build_tasks(spec: SweepSpec, workdir: str | os.PathLike) -> tuple[list[dict]
                     # PnR only: a synthesis-only point shares its cache entry across these
                     "speed": _speed(spec, t) if device else None,
                     "seeds": spec.seeds if device else None,
+                    "breakdown": spec.breakdown,
                 }
                 payload = dict(ident, timeout_s=spec.timeout_s)
                 keys.insert(0, add("synth", ident, payload))

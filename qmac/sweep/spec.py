@@ -58,6 +58,7 @@ _OPTIONS = (
     "seed",
     "speed",
     "seeds",
+    "breakdown",
 )
 
 
@@ -174,6 +175,10 @@ class SweepSpec:
         devices have none (their rows hold ``speed = None``).
     seeds : int
         nextpnr placement seeds 1..N per point: rows hold the median Fmax, its min and max.
+    breakdown : bool
+        Also synthesize the mesh and one requant unit on their own (two more Yosys runs per
+        point) for the resources of mesh, requantization and the rest
+        (:mod:`qmac.sweep.breakdown`).
     """
 
     axes: dict[str, list] = field(default_factory=dict)
@@ -191,6 +196,7 @@ class SweepSpec:
     seed: int = 0
     speed: int = 6
     seeds: int = 1
+    breakdown: bool = False
 
     def __post_init__(self) -> None:
         for name, values in self.axes.items():
@@ -232,6 +238,8 @@ class SweepSpec:
         """Types and ranges of the per-point options (TOML gives any type), before any work."""
         if not isinstance(self.pnr, bool):
             raise ValueError(f"pnr must be true or false, not {self.pnr!r}")
+        if not isinstance(self.breakdown, bool):
+            raise ValueError(f"breakdown must be true or false, not {self.breakdown!r}")
         if self.workload is not None and self.workload not in WORKLOADS:
             raise ValueError(
                 f"workload must be one of {', '.join(WORKLOADS)}, not {self.workload!r}"

@@ -1,5 +1,6 @@
-"""The ``"synth"`` sweep task: one (config, target): generate Verilog, synthesize with Yosys, and
-optionally place and route with nextpnr after checking that the design fits the device."""
+"""The ``"synth"`` sweep task: one (config, target): generate Verilog, synthesize with Yosys
+(optionally also its parts, :mod:`qmac.sweep.breakdown`), and optionally place and route with
+nextpnr after checking that the design fits the device."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from hw.config import ArrayConfig
 from hw.emit import MODULE_NAME
+from qmac.sweep.breakdown import breakdown
 from qmac.synth import CATEGORIES, DEVICES, check_fit, place_and_route_seeds, synthesize
 
 __all__ = ["DEFAULT_DESIGN", "load_design", "pnr_row", "run"]
@@ -90,6 +92,9 @@ def run(p: dict) -> dict:
     )
     out.update({k: stats[k] for k in (*CATEGORIES, "cells", "port_bits", "synth_s")})
     out["cells_by_type"] = stats["cells_by_type"]
+    if p.get("breakdown"):
+        out.update(breakdown(verilog_path, stats, target=target, workdir=work / "parts",
+                             timeout=p["timeout_s"]))
     if p["pnr"] and device is None:
         out["pnr_note"] = f"no place and route for {target}"
     elif device is not None:

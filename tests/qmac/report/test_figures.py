@@ -16,7 +16,13 @@ from qmac import cli
 from qmac.report import fig_hw, fig_quant, write_report
 from qmac.report.demo_page import BIT_WIDTH_HEADER, bit_width_rows, bit_width_sweep_rows
 from qmac.report.figures import FIGURES, make_figures
-from qmac.report.palette import METHOD_COLORS, method_color, size_color, width_color
+from qmac.report.palette import (
+    METHOD_COLORS,
+    PART_STYLES,
+    method_color,
+    size_color,
+    width_color,
+)
 from qmac.report.results import METHODS
 
 META = {"command": "qmac sweep --test", "versions": {"qmac": "0", "yosys": "1"}}
@@ -61,10 +67,15 @@ def drawn(monkeypatch):
                 for line in ax.get_lines():
                     if not line.get_label().startswith("_"):
                         colors[line.get_label()] = to_hex(line.get_color())
-                for cont in ax.containers:  # errorbar series
+                for cont in ax.containers:  # errorbar series and bars
                     lines = getattr(cont, "lines", None)
-                    if lines and lines[0] is not None and cont.get_label():
-                        colors[cont.get_label()] = to_hex(lines[0].get_color())
+                    label = cont.get_label()
+                    if not label or label.startswith("_"):
+                        continue
+                    if lines and lines[0] is not None:
+                        colors[label] = to_hex(lines[0].get_color())
+                    elif getattr(cont, "patches", None):
+                        colors[label] = to_hex(cont.patches[0].get_facecolor())
             seen[name] = {"colors": colors, "texts": texts, "notes": list(notes or [])}
             plt.close(fig)
             return b"png"
@@ -200,3 +211,16 @@ def test_demo_rows_become_one_sweep_row_per_width(drawn):
                                                            (4, 0.9, 0.95, None)]
     colors = drawn(rows)["accuracy_vs_bits"]["colors"]  # the sweep's figure, the sweep's colours
     assert colors["PTQ MSE"] == method_color("mse") and colors["QAT"] == method_color("qat")
+
+
+def test_breakdown_figure_only_with_breakdown_rows(drawn):
+    assert "breakdown_vs_size" not in drawn(_rows())
+    rows = _rows()
+    for r in rows:
+        for k in ("lut", "ff", "dsp", "ram"):
+            r[f"mesh_{k}"], r[f"requant_{k}"] = r[k] // 2, r[k] // 4
+            r[f"rest_{k}"] = r[k] - r[f"mesh_{k}"] - r[f"requant_{k}"]
+    colors = drawn(rows)["breakdown_vs_size"]["colors"]
+    assert colors == {"mesh (PEs)": PART_STYLES["mesh"][0],
+                      "requant units": PART_STYLES["requant"][0],
+                      "rest: buffers, loaders, control": PART_STYLES["rest"][0]}
