@@ -5,6 +5,9 @@ nextpnr after checking that the design fits the device."""
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import statistics
 import time
 from pathlib import Path
 
@@ -26,6 +29,42 @@ def load_design(spec: str):
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"design {spec!r} cannot be loaded: {exc}") from None
+
+
+def _route_resumable(netlist: str, device: str, p: dict, work: Path) -> dict:
+    """:func:`qmac.synth.place_and_route_seeds` over seeds 1..N, one seed at a time, each seed's
+    result kept in its folder (``seed<N>/result.json``): a point whose sweep was interrupted
+    (or killed by a time limit) between seeds reuses the seeds that finished. The folder is the
+    task's, keyed by everything that makes the netlist and the run, so a kept result is the
+    result of this very run.
+
+    Returns the :func:`~qmac.synth.place_and_route_seeds` dict (``runs``, ``speed``, the median,
+    min and max Fmax, ``critical`` of the median seed).
+    """
+    runs = []
+    for seed in range(1, (p.get("seeds") or 1) + 1):
+        saved = work / f"seed{seed}" / "result.json"
+        try:
+            run = json.loads(saved.read_text())
+        except (OSError, json.JSONDecodeError):
+            run = place_and_route_seeds(
+                netlist, device=device, freq_mhz=p["freq_mhz"], workdir=work, seeds=[seed],
+                speed=p.get("speed"), sdf=True, timeout=p["timeout_s"],
+            )["runs"][0]
+            tmp = saved.with_suffix(".tmp")
+            tmp.write_text(json.dumps(run))
+            os.replace(tmp, saved)
+        runs.append(run)
+    fmax = [r["fmax_mhz"] for r in runs if r["fmax_mhz"] is not None]
+    median_run = sorted(runs, key=lambda r: r["fmax_mhz"] or 0.0)[(len(runs) - 1) // 2]
+    return {
+        "runs": runs,
+        "speed": runs[0]["speed"],
+        "fmax_mhz": statistics.median(fmax) if fmax else None,
+        "fmax_min_mhz": min(fmax) if fmax else None,
+        "fmax_max_mhz": max(fmax) if fmax else None,
+        "critical": median_run.get("critical"),
+    }
 
 
 def _mhz(value: float | None) -> float | None:
@@ -104,16 +143,7 @@ def run(p: dict) -> dict:
         if reason:
             out["pnr_note"] = f"skipped: {reason}"
         else:
-            pnr = place_and_route_seeds(
-                stats["netlist"],
-                device=device,
-                freq_mhz=p["freq_mhz"],
-                workdir=work / "pnr",
-                seeds=p.get("seeds") or 1,
-                speed=p.get("speed"),
-                sdf=True,
-                timeout=p["timeout_s"],
-            )
+            pnr = _route_resumable(stats["netlist"], device, p, work / "pnr")
             out.update(pnr_row(pnr, DEVICES[device].family))
             for r in pnr["runs"]:  # the ranked paths are in the row; SDF and netlist copies are
                 seed_dir = Path(r["log"]).parent  # tens of MB each for large arrays

@@ -7,6 +7,7 @@ documents); the real nextpnr runs in ``tests/qmac/synth``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -83,25 +84,23 @@ def test_ice40_points_get_no_speed_grade(tmp_path):
 
 
 def _fake_seeds(calls):
-    """A place_and_route_seeds that records its arguments and returns one run per seed."""
+    """A place_and_route_seeds that records its arguments and returns one run per seed given,
+    Fmax 110 + 10 * seed MHz."""
 
     def fake(netlist, *, device, freq_mhz, workdir, seeds, speed, sdf, timeout):
         calls.append({"device": device, "freq_mhz": freq_mhz, "seeds": seeds, "speed": speed,
                       "sdf": sdf})
-        fmax = [120.0 + 10 * i for i in range(seeds)]
         runs = [
-            {"fmax_mhz": f, "freq_mhz": float(freq_mhz), "pnr_s": 1.5, "seed": i + 1,
-             "speed": speed, "log": f"{workdir}/seed{i + 1}/nextpnr.log",
-             "utilization": {"TRELLIS_COMB": {"used": 10, "available": 1000}}}
-            for i, f in enumerate(fmax)
+            {"fmax_mhz": 110.0 + 10 * s, "freq_mhz": float(freq_mhz), "pnr_s": 1.5, "seed": s,
+             "speed": speed, "log": f"{workdir}/seed{s}/nextpnr.log",
+             "utilization": {"TRELLIS_COMB": {"used": 10, "available": 1000}},
+             "critical": {"start": "engine.need", "end": f"engine.mesh.pe_0_{s}.acc", "pin": "CE",
+                          "delay_ns": 1000 / (110.0 + 10 * s), "count": 64}}
+            for s in seeds
         ]
-        return {
-            "runs": runs, "seeds": list(range(1, seeds + 1)), "speed": speed,
-            "fmax_mhz": sorted(fmax)[len(fmax) // 2] if seeds % 2 else sum(fmax[:2]) / 2,
-            "fmax_min_mhz": min(fmax), "fmax_max_mhz": max(fmax),
-            "critical": {"start": "engine.need", "end": "engine.mesh.pe_0_0.acc", "pin": "CE",
-                         "delay_ns": 7.25, "count": 64},
-        }
+        for s in seeds:
+            Path(workdir, f"seed{s}").mkdir(parents=True, exist_ok=True)
+        return {"runs": runs, "seeds": seeds, "speed": speed}
 
     return fake
 
@@ -112,16 +111,33 @@ def test_rows_carry_speed_seeds_and_the_critical_path(tmp_path, monkeypatch):
     spec = SweepSpec(axes={"rows": "1"}, targets=["ecp5"], design=TINY, pnr=True,
                      freq_mhz=150, speed=7, seeds=3)
     doc = run_sweep(spec, workdir=tmp_path, jobs=1, progress=False)
-    assert calls == [{"device": "ecp5-85k", "freq_mhz": 150, "seeds": 3, "speed": 7, "sdf": True}]
+    assert calls == [{"device": "ecp5-85k", "freq_mhz": 150, "seeds": [s], "speed": 7,
+                      "sdf": True} for s in (1, 2, 3)]
     (row,) = doc["rows"]
     assert row["status"] == "ok", row["reason"]
     assert (row["speed"], row["seeds"], row["target_mhz"]) == (7, 3, 150.0)
     assert (row["fmax_mhz"], row["fmax_min_mhz"], row["fmax_max_mhz"]) == (130.0, 120.0, 140.0)
     assert row["fmax_runs_mhz"] == [120.0, 130.0, 140.0] and row["pnr_s"] == 4.5
+    # the critical path of the median seed (seed 2)
     assert (row["critical_start"], row["critical_end"], row["critical_pin"]) == (
-        "engine.need", "engine.mesh.pe_0_0.acc", "CE")
-    assert row["critical_ns"] == 7.25 and row["critical_count"] == 64
+        "engine.need", "engine.mesh.pe_0_2.acc", "CE")
+    assert row["critical_ns"] == pytest.approx(1000 / 130) and row["critical_count"] == 64
     assert row["pnr_logic_pct"] == 1.0
+
+
+def test_an_interrupted_point_reuses_the_seeds_that_finished(tmp_path, monkeypatch):
+    calls: list[dict] = []
+    monkeypatch.setattr(task_synth, "place_and_route_seeds", _fake_seeds(calls))
+    spec = SweepSpec(axes={"rows": "1"}, targets=["ecp5"], design=TINY, pnr=True, seeds=3)
+    first = run_sweep(spec, workdir=tmp_path, jobs=1, progress=False)["rows"][0]
+    (point,) = (tmp_path / "points").iterdir()
+    (point / "pnr" / "seed2" / "result.json").unlink()  # as if killed while routing seed 2
+    for cached in (tmp_path / "cache").glob("*.json"):
+        cached.unlink()
+    calls.clear()
+    again = run_sweep(spec, workdir=tmp_path, jobs=1, progress=False)["rows"][0]
+    assert [c["seeds"] for c in calls] == [[2]]
+    assert again["fmax_runs_mhz"] == first["fmax_runs_mhz"] == [120.0, 130.0, 140.0]
 
 
 def test_skipped_point_still_states_speed_and_seeds(tmp_path, monkeypatch):
