@@ -143,11 +143,18 @@ def pareto_plot(rows: list[dict], meta: dict, cost: str = "lut") -> bytes | None
                 label="Pareto front")
         ax.scatter([p.cost for p in front], [100 * p.accuracy for p in front], s=110,
                    facecolors="none", edgecolors="k", linewidths=1.5, zorder=6)
+        costs = [p.cost for p in mine]
+        span = (max(costs) - min(costs)) or max(abs(max(costs)), 1.0)
+        last, level = None, 0
         for c in sorted({p.cost for p in mine}):
             bits = sorted({(p.a_bits, p.w_bits) for p in mine if p.cost == c})
+            # costs close together: stack their width labels instead of overprinting them
+            level = level + 1 if last is not None and c - last < 0.06 * span else 0
+            last = c
             ax.annotate(", ".join(f"{a}b" if a == w else f"a{a}w{w}" for a, w in bits),
-                        (c, 2), textcoords="offset points", xytext=(0, 2), ha="center",
-                        fontsize=9, color="0.25")
+                        (c, 2 + 6 * (level % 4)), textcoords="offset points", xytext=(0, 2),
+                        ha="center", fontsize=9, color="0.25")
+        ax.margins(x=0.08)
         _float_line(ax, flt, None)
         ax.set_ylim(0, 100.5)
         ax.set_xlabel(axis_label)
