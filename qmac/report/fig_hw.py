@@ -148,7 +148,8 @@ def breakdown_vs_size(rows: list[dict], meta: dict) -> bytes | None:
     for j in range(len(res), nrows * ncols):
         axes[j // ncols][j % ncols].axis("off")
     return finish(plt, fig, notes=["parts synthesized as their own top are upper bounds of their "
-                                   "cost in context; the rest is the whole array minus them"])
+                                   "cost in context; the rest is the whole array minus them"],
+                  color="0.3")
 
 
 def per_pe_vs_bits(rows: list[dict], meta: dict) -> bytes | None:

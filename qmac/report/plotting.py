@@ -90,9 +90,12 @@ _SANS_PER_INCH = 13
 _LINE_IN = 0.17  # one 9 pt line, in inches
 
 
-def finish(plt, fig, *, notes: list[str] | None = None) -> bytes:
-    """Lay out, add the notes (skipped points, ...) and the provenance footer under the panels,
-    return PNG bytes."""
+def finish(plt, fig, *, notes: list[str] | None = None, color: str = "#8b0000") -> bytes:
+    """Lay out, add the notes and the provenance footer under the panels, return PNG bytes.
+
+    ``notes`` are drawn in ``color``: dark red for points that were skipped or failed (the
+    default), grey for remarks on how a figure was made.
+    """
     footer = getattr(fig, "_qmac_footer", [])
     lines = []
     for n in notes or []:
@@ -107,7 +110,7 @@ def finish(plt, fig, *, notes: list[str] | None = None) -> bytes:
                  va="bottom", family="monospace")
     if lines:
         fig.text(0.01, footer_in / height, "\n".join(lines), fontsize=_SMALL_PT, va="bottom",
-                 color="#8B0000")
+                 color=color)
     fig.tight_layout(rect=(0, min(0.45, (footer_in + notes_in + 0.05) / height), 1, 0.95))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)

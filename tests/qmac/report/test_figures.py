@@ -61,7 +61,7 @@ def drawn(monkeypatch):
     seen: dict[str, dict] = {}
 
     def capture(name):
-        def finish(plt, fig, *, notes=None):
+        def finish(plt, fig, *, notes=None, color=None):
             colors, texts = {}, [t.get_text() for t in fig.texts]
             for ax in fig.axes:
                 for line in ax.get_lines():
