@@ -153,14 +153,18 @@ def breakdown_vs_size(rows: list[dict], meta: dict) -> bytes | None:
 
 
 def per_pe_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
-    """Whole-array LUT, FF and DSP divided by PEs vs operand width, one line per array size."""
+    """LUT, FF and DSP per PE vs operand width, one line per array size: the mesh's own counts
+    divided by the PEs where the rows hold the breakdown, else the whole array's."""
     ok = [r for r in ok_rows(rows, "lut", "a_bits", "rows") if r["a_bits"] == r["w_bits"]]
     if len({r["a_bits"] for r in ok}) < 2:
         return None
+    mesh = all(r.get("mesh_lut") is not None for r in ok)
+    prefix = "mesh_" if mesh else ""
     res = [k for k in ("lut", "ff", "dsp") if any(r.get(k) for r in ok)]
-    plt, fig, axes = new_figure(1, len(res), "Cost per PE vs operand width (a_bits = w_bits; "
-                                "whole array / PEs: buffers, requant and control included)", meta,
-                                panel=(4.2, 3.6))
+    what = ("the mesh synthesized alone / PEs" if mesh else
+            "whole array / PEs: buffers, requant and control included")
+    plt, fig, axes = new_figure(1, len(res), f"Cost per PE vs operand width (a_bits = w_bits; "
+                                f"{what})", meta, panel=(4.2, 3.6))
     bits = sorted({r["a_bits"] for r in ok})
     sizes = sorted({(r["rows"], r["cols"]) for r in ok}, key=lambda s: (s[0] * s[1], s))
     many = len({r.get("target") for r in ok}) > 1
@@ -170,7 +174,7 @@ def per_pe_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
                 sub = {}
                 for r in ok:
                     if (r["rows"], r["cols"]) == rc and (r.get("target") or "") == t:
-                        sub.setdefault(r["a_bits"], (r.get(key) or 0) / _pes(r))
+                        sub.setdefault(r["a_bits"], (r.get(prefix + key) or 0) / _pes(r))
                 if sub:
                     xs = sorted(sub)
                     label = f"{rc[0]}x{rc[1]}" + (f" {t}" if many else "")

@@ -84,8 +84,8 @@ def new_figure(nrows: int, ncols: int, title: str, meta: dict, *, panel=(4.6, 3.
     return plt, fig, axes
 
 
-#: Characters per inch of 8 pt monospace and of 9 pt sans-serif text (with some margin).
-_MONO_PER_INCH = 14
+#: Characters per inch of 9 pt monospace and of 9 pt sans-serif text (with some margin).
+_MONO_PER_INCH = 12
 _SANS_PER_INCH = 13
 _LINE_IN = 0.17  # one 9 pt line, in inches
 
@@ -106,7 +106,7 @@ def finish(plt, fig, *, notes: list[str] | None = None, color: str = "#8b0000") 
     height = fig.get_figheight() + notes_in  # the notes get room of their own
     fig.set_figheight(height)
     if footer:
-        fig.text(0.005, 0.04 / height, "\n".join(footer), fontsize=_SMALL_PT - 1, color="0.35",
+        fig.text(0.005, 0.04 / height, "\n".join(footer), fontsize=_SMALL_PT, color="0.35",
                  va="bottom", family="monospace")
     if lines:
         fig.text(0.01, footer_in / height, "\n".join(lines), fontsize=_SMALL_PT, va="bottom",

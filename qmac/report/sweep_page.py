@@ -20,8 +20,8 @@ _CAPTIONS = {
     "breakdown_vs_size": "Resources of the mesh, the requantization units and the rest (buffers, "
     "loaders, sequencer, output FIFO) per array size and width; mesh and one requant unit "
     "synthesized as their own top (upper bounds in context), the rest by difference.",
-    "per_pe_vs_bits": "Cost per PE vs operand width: whole-array counts divided by rows x cols, "
-    "so the buffers, requantization and control are shared out over the PEs.",
+    "per_pe_vs_bits": "Cost per PE vs operand width: the mesh's counts (with --breakdown) or "
+    "the whole array's (buffers, requantization and control shared out) divided by rows x cols.",
     "fmax_vs_size": "Fmax from nextpnr vs array size at each width: the median over the seeds, "
     "bars from the slowest to the fastest seed; the dashed line is the place-and-route target.",
     "accuracy_vs_bits": "Digits CNN test accuracy vs operand width per calibration method and "

@@ -62,11 +62,13 @@ def drawn(monkeypatch):
 
     def capture(name):
         def finish(plt, fig, *, notes=None, color=None):
-            colors, texts = {}, [t.get_text() for t in fig.texts]
+            colors, texts, ydata = {}, [t.get_text() for t in fig.texts], {}
             for ax in fig.axes:
                 for line in ax.get_lines():
                     if not line.get_label().startswith("_"):
                         colors[line.get_label()] = to_hex(line.get_color())
+                        ydata.setdefault(ax.get_title(), {})[line.get_label()] = [
+                            float(y) for y in line.get_ydata()]
                 for cont in ax.containers:  # errorbar series and bars
                     lines = getattr(cont, "lines", None)
                     label = cont.get_label()
@@ -76,7 +78,8 @@ def drawn(monkeypatch):
                         colors[label] = to_hex(lines[0].get_color())
                     elif getattr(cont, "patches", None):
                         colors[label] = to_hex(cont.patches[0].get_facecolor())
-            seen[name] = {"colors": colors, "texts": texts, "notes": list(notes or [])}
+            seen[name] = {"colors": colors, "texts": texts, "notes": list(notes or []),
+                          "ydata": ydata}
             plt.close(fig)
             return b"png"
         return finish
@@ -220,7 +223,16 @@ def test_breakdown_figure_only_with_breakdown_rows(drawn):
         for k in ("lut", "ff", "dsp", "ram"):
             r[f"mesh_{k}"], r[f"requant_{k}"] = r[k] // 2, r[k] // 4
             r[f"rest_{k}"] = r[k] - r[f"mesh_{k}"] - r[f"requant_{k}"]
-    colors = drawn(rows)["breakdown_vs_size"]["colors"]
+    figs = drawn(rows)
+    # per PE: the mesh's own LUTs over the PEs (the whole array's without the breakdown)
+    per_pe = figs["per_pe_vs_bits"]["ydata"]["LUT4 cells per PE"]["4x4"]
+    want = [r["mesh_lut"] / 16 for r in sorted(rows, key=lambda r: r["a_bits"])
+            if r["rows"] == 4]
+    assert per_pe == want
+    whole = drawn(_rows())["per_pe_vs_bits"]["ydata"]["LUT4 cells per PE"]["4x4"]
+    assert whole == [r["lut"] / 16 for r in sorted(_rows(), key=lambda r: r["a_bits"])
+                     if r["rows"] == 4] != per_pe
+    colors = figs["breakdown_vs_size"]["colors"]
     assert colors == {"mesh (PEs)": PART_STYLES["mesh"][0],
                       "requant units": PART_STYLES["requant"][0],
                       "rest: buffers, loaders, control": PART_STYLES["rest"][0]}
