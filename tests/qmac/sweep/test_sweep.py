@@ -303,7 +303,7 @@ def test_example_sweep_file_is_valid():
     spec = spec_from_toml(Path(__file__).resolve().parents[3] / "examples" / "sweep_ecp5.toml")
     dicts = spec.config_dicts()
     assert len(dicts) == 15 and spec.pnr and spec.with_quant_error
-    assert (spec.speed, spec.seeds, spec.freq_mhz) == (6, 3, 150)
+    assert (spec.speed, spec.seeds, spec.freq_mhz, spec.breakdown) == (6, 3, 150, True)
     assert {(d["rows"], d["a_bits"], d["w_bits"]) for d in dicts} == {
         (s, b, b) for s in (4, 8, 16) for b in (2, 3, 4, 6, 8)
     }
