@@ -155,6 +155,13 @@ def pareto_plot(rows: list[dict], meta: dict, cost: str = "lut") -> bytes | None
                         (c, 2 + 6 * (level % 4)), textcoords="offset points", xytext=(0, 2),
                         ha="center", fontsize=9, color="0.25")
         ax.margins(x=0.08)
+        if lower:  # cell counts: integer ticks with thousands separators
+            from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            if max(costs) - min(costs) < 4:  # one or two counts: whole numbers around them
+                ax.set_xlim(min(costs) - 2, max(costs) + 2)
         _float_line(ax, flt, None)
         ax.set_ylim(0, 100.5)
         ax.set_xlabel(axis_label)

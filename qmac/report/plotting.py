@@ -80,7 +80,7 @@ def new_figure(nrows: int, ncols: int, title: str, meta: dict, *, panel=(4.6, 3.
     fig.suptitle("\n".join(textwrap.wrap(title, int(11 * fig.get_figwidth()))),
                  fontsize=FONT_PT + 2)
     chars = int(_MONO_PER_INCH * fig.get_figwidth())
-    fig._qmac_footer = textwrap.wrap(provenance(meta), chars)[:3]  # placed by finish()
+    fig._qmac_footer = textwrap.wrap(provenance(meta), chars)[:4]  # placed by finish()
     return plt, fig, axes
 
 
