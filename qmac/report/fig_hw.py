@@ -158,7 +158,10 @@ def per_pe_vs_bits(rows: list[dict], meta: dict) -> bytes | None:
     ok = [r for r in ok_rows(rows, "lut", "a_bits", "rows") if r["a_bits"] == r["w_bits"]]
     if len({r["a_bits"] for r in ok}) < 2:
         return None
-    mesh = all(r.get("mesh_lut") is not None for r in ok)
+    with_mesh = [r for r in ok if r.get("mesh_lut") is not None]
+    mesh = len({r["a_bits"] for r in with_mesh}) >= 2
+    if mesh:  # merged results: the rows with the breakdown answer this figure
+        ok = with_mesh
     prefix = "mesh_" if mesh else ""
     res = [k for k in ("lut", "ff", "dsp") if any(r.get(k) for r in ok)]
     what = ("the mesh synthesized alone / PEs" if mesh else
