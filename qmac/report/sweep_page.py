@@ -10,7 +10,7 @@ import html
 from qmac.report.pareto import COSTS
 from qmac.report.plotting import provenance
 from qmac.report.results import columns_present, fmt, pending_points
-from qmac.report.tables import pareto_table
+from qmac.report.tables import pareto_table, timing_table
 
 __all__ = ["render_html", "STYLE"]
 
@@ -89,6 +89,13 @@ def render_html(
             f"<figcaption>{esc(_CAPTIONS.get(name, name))} "
             f"<small>Produced by: {esc(provenance(meta))}</small></figcaption></figure>"
         )
+    header, cells = timing_table(rows)
+    if cells:
+        parts.append("<h2>Timing</h2><p>Fmax from nextpnr (median over the seeds, the slowest "
+                     "and fastest seed) and the worst failing path group of the median seed, "
+                     "from the routed SDF (start and end register, endpoint pin: D data, CE "
+                     "clock enable, LSR set/reset; delay plus setup).</p>")
+        parts.append(_table(header, [("", c) for c in cells]))
     header, cells = pareto_table(rows, pareto_cost)
     if cells:
         parts.append(f"<h2>Accuracy vs {esc(COSTS[pareto_cost][1])}</h2>"

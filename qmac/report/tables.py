@@ -8,7 +8,26 @@ import io
 from qmac.report.pareto import COSTS, pareto_points
 from qmac.report.results import columns_present, fmt, pending_points
 
-__all__ = ["pareto_table", "to_csv", "to_markdown"]
+__all__ = ["pareto_table", "timing_table", "to_csv", "to_markdown"]
+
+
+def timing_table(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """(header, cells): one line per routed point: Fmax over the seeds and the worst path group
+    of the median seed (``critical_*`` fields of the row)."""
+    header = ["point", "target", "device", "speed", "seeds", "target MHz", "Fmax median",
+              "min..max", "critical path (start -> end)", "pin", "ns"]
+    cells = []
+    for r in rows:
+        if r.get("fmax_mhz") is None:
+            continue
+        lo, hi = r.get("fmax_min_mhz"), r.get("fmax_max_mhz")
+        path = (f"{r['critical_start']} -> {r['critical_end']}"
+                if r.get("critical_start") is not None else "")
+        cells.append([r["name"], str(r.get("target") or ""), str(r.get("device") or ""),
+                      fmt(r.get("speed")), fmt(r.get("seeds")), fmt(r.get("target_mhz")),
+                      fmt(r["fmax_mhz"]), f"{fmt(lo)}..{fmt(hi)}" if lo is not None else "",
+                      path, fmt(r.get("critical_pin")), fmt(r.get("critical_ns"))])
+    return header, cells
 
 
 def pareto_table(rows: list[dict], cost: str = "lut") -> tuple[list[str], list[list[str]]]:
@@ -68,6 +87,11 @@ def to_markdown(rows: list[dict], meta: dict, *, pareto_cost: str = "lut") -> st
     ]
     for r in rows:
         lines.append("| " + " | ".join(fmt(r.get(c)).replace("|", "/") for c in cols) + " |")
+    header, cells = timing_table(rows)
+    if cells:
+        lines += ["", "## Timing (nextpnr; critical path of the median seed)", "",
+                  "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
     header, cells = pareto_table(rows, pareto_cost)
     if cells:
         lines += ["", f"## Accuracy vs {COSTS[pareto_cost][1]}", "",

@@ -169,8 +169,13 @@ def test_wide_tables_scroll_instead_of_being_cut(tmp_path):
     write_report({"meta": META, "rows": _rows()}, tmp_path)
     page = (tmp_path / "index.html").read_text()
     assert ".scroll{overflow-x:auto" in page
-    tables = page.count("<table>")
-    assert tables == 2 and page.count("<div class='scroll") == tables
+    tables = page.count("<table>")  # timing, Pareto, all points
+    assert tables == 3 and page.count("<div class='scroll") == tables
+    timing = page[page.index("<h2>Timing"):page.index("<h2>Accuracy vs")]
+    assert ("<td>os2x2_a4</td><td>ecp5</td><td></td><td>6</td><td>3</td><td>150</td><td>160</td>"
+            "<td>155..163</td><td>engine.need -&gt; mesh.pe_0_0.acc</td><td></td><td>6.25</td>"
+            ) in timing
+    assert "8x8_a8" not in timing  # not routed (skipped)
 
 
 def test_bad_pareto_cost_is_a_one_line_error(tmp_path, capsys):
