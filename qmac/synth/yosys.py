@@ -9,7 +9,13 @@ from pathlib import Path
 from qmac.synth.cells import check_target, module_stats, parse_stat
 from qmac.synth.tools import ToolError, find_tool, run_tool
 
-__all__ = ["yosys_script", "synthesize"]
+__all__ = ["yosys_script", "synthesize", "KEEP_REGISTERS"]
+
+#: Yosys honours ``keep`` on cells, not on wires, and Amaranth puts a Signal's ``keep`` attribute
+#: on its wire: ``opt_merge`` would still merge two identical kept registers into one (hw uses
+#: ``keep`` exactly to stop that, e.g. per-unit copies of a zero point). After ``proc`` the
+#: flip-flop driving each kept wire gets the attribute as well.
+KEEP_REGISTERS = "proc; setattr -set keep 1 a:keep %ci1:+[Q] t:$*dff* %i"
 
 
 def yosys_script(
@@ -21,7 +27,12 @@ def yosys_script(
     *,
     hierarchy: bool = False,
 ) -> str:
-    """The Yosys script that synthesizes ``verilog`` for ``target`` and writes ``stat -json``."""
+    """The Yosys script that synthesizes ``verilog`` for ``target`` and writes ``stat -json``.
+
+    The design is read as Verilog (an ECP5-target design's MULT18X18D instances resolve to the
+    black boxes ``synth_ecp5`` loads), its kept registers are marked (:data:`KEEP_REGISTERS`),
+    then the target's ``synth_*`` runs.
+    """
     check_target(target)
     json_arg = f" -json {netlist_out}" if netlist_out else ""
     flat = "-noflatten" if hierarchy else ""
@@ -33,14 +44,13 @@ def yosys_script(
     }[target]
     steps = [
         f"read_verilog -sv {verilog}",
+        KEEP_REGISTERS,
         " ".join(synth.split()),
         f"tee -q -o {stat_out} stat -json",
     ]
     if netlist_out and target in ("xilinx", "generic"):
         steps.append(f"write_json {netlist_out}")
     return "; ".join(steps)
-
-
 
 
 def synthesize(
