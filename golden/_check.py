@@ -6,7 +6,15 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_int", "check_bits", "int_array", "int_range", "check_in_range", "pair"]
+__all__ = [
+    "check_int",
+    "check_bits",
+    "check_finite",
+    "int_array",
+    "int_range",
+    "check_in_range",
+    "pair",
+]
 
 
 def check_int(name: str, value: object, lo: int | None = None, hi: int | None = None) -> int:
@@ -24,6 +32,15 @@ def check_int(name: str, value: object, lo: int | None = None, hi: int | None = 
 def check_bits(name: str, value: object, lo: int = 2, hi: int = 16) -> int:
     """A signed bit width in ``[lo, hi]``."""
     return check_int(name, value, lo, hi)
+
+
+def check_finite(name: str, value: np.ndarray) -> None:
+    """Raise ValueError naming the first NaN or infinity of a float array and its index."""
+    bad = ~np.isfinite(value)
+    if bad.any():
+        idx = np.unravel_index(int(np.argmax(bad)), value.shape)
+        where = f" at index {tuple(int(i) for i in idx)}" if value.ndim else ""
+        raise ValueError(f"{name} must be finite, found {float(value[idx])!r}{where}")
 
 
 def int_range(bits: int) -> tuple[int, int]:

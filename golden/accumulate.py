@@ -19,7 +19,7 @@ import numpy as np
 from ._check import check_bits, check_in_range, check_int, int_array, int_range, pair
 from ._conv import conv_core
 from .accwidth import check_accumulator
-from .geometry import normalize_padding
+from .geometry import conv_channels, normalize_padding
 
 __all__ = ["matmul_acc", "fully_connected_acc", "conv2d_acc", "depthwise_conv2d_acc"]
 
@@ -197,17 +197,8 @@ def conv2d_acc(
     stride = pair("stride", stride)
     dilation = pair("dilation", dilation)
     padding = normalize_padding(padding)
-    groups = check_int("groups", groups, 1)
-    cin = x.shape[3]
-    cout, kh, kw, cin_g = w.shape
-    if cin % groups or cout % groups:
-        raise ValueError(f"groups={groups} must divide Cin={cin} and Cout={cout}")
-    if cin_g * groups != cin:
-        raise ValueError(
-            f"w has {cin_g} input channels per group but x has Cin={cin} channels "
-            f"with groups={groups} "
-            f"(x {x.shape}, w {w.shape})"
-        )
+    _, cout, groups = conv_channels(x.shape, w.shape, groups=groups)
+    _, kh, kw, cin_g = w.shape
     max_bias = _check_bias(bias, cout)
     k = kh * kw * cin_g
     check_accumulator(k, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits, max_abs_bias=max_bias)
@@ -224,15 +215,10 @@ def conv2d_acc(
 
 
 def _depthwise_as_grouped(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, int]:
+    """Depthwise weights (1, KH, KW, C*mult) as grouped OHWI (C*mult, KH, KW, 1), and C."""
     x = int_array("x", x, 4)
     w = int_array("w", w, 4)
-    cin = x.shape[3]
-    if w.shape[0] != 1:
-        raise ValueError(f"depthwise w must have shape (1, KH, KW, Cin*mult), not {w.shape}")
-    if cin == 0 or w.shape[3] % cin:
-        raise ValueError(
-            f"depthwise w has {w.shape[3]} channels, not a multiple of x's Cin={cin} (w {w.shape})"
-        )
+    cin, _, _ = conv_channels(x.shape, w.shape, depthwise=True)
     return w.transpose(3, 1, 2, 0), cin
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._check import check_bits, check_int
 
-__all__ = ["max_product", "max_safe_k", "check_accumulator"]
+__all__ = ["max_product", "max_safe_k", "worst_case_acc", "acc_bits_needed", "check_accumulator"]
 
 
 def max_product(a_bits: int, w_bits: int) -> int:
@@ -39,6 +39,19 @@ def max_safe_k(a_bits: int, w_bits: int, acc_bits: int) -> int:
     return ((1 << (acc_bits - 1)) - 1) // max_product(a_bits, w_bits)
 
 
+def worst_case_acc(k: int, *, a_bits: int, w_bits: int, max_abs_bias: int = 0) -> int:
+    """Largest ``|bias + sum of K products|``: ``max_abs_bias + K * max_product(a, w)``."""
+    k = check_int("k", k, 0)
+    max_abs_bias = check_int("max_abs_bias", max_abs_bias, 0)
+    return max_abs_bias + k * max_product(a_bits, w_bits)
+
+
+def acc_bits_needed(k: int, *, a_bits: int, w_bits: int, max_abs_bias: int = 0) -> int:
+    """Smallest signed accumulator width that holds K products plus a bias without overflow."""
+    worst = worst_case_acc(k, a_bits=a_bits, w_bits=w_bits, max_abs_bias=max_abs_bias)
+    return worst.bit_length() + 1
+
+
 def check_accumulator(
     k: int, *, a_bits: int, w_bits: int, acc_bits: int, max_abs_bias: int = 0
 ) -> None:
@@ -58,11 +71,9 @@ def check_accumulator(
     ValueError
         ``"K=<k> exceeds the accumulator: ..."`` naming acc_bits and the bound.
     """
-    k = check_int("k", k, 0)
-    max_abs_bias = check_int("max_abs_bias", max_abs_bias, 0)
+    worst = worst_case_acc(k, a_bits=a_bits, w_bits=w_bits, max_abs_bias=max_abs_bias)
     acc_bits = check_int("acc_bits", acc_bits, 2, 64)
     limit = (1 << (acc_bits - 1)) - 1
-    worst = max_abs_bias + k * max_product(a_bits, w_bits)
     if worst > limit:
         safe = max(limit - max_abs_bias, -1) // max_product(a_bits, w_bits)
         raise ValueError(

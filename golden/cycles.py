@@ -29,9 +29,10 @@ from dataclasses import dataclass
 
 from golden._check import check_int
 
-__all__ = ["GemmCycles", "LayerCycles", "gemm_cycles", "layer_cycles", "layer_gemms"]
+__all__ = ["DATAFLOWS", "GemmCycles", "LayerCycles", "gemm_cycles", "layer_cycles", "layer_gemms"]
 
-_DATAFLOWS = ("os", "ws")
+#: The array dataflows: output-stationary and weight-stationary.
+DATAFLOWS = ("os", "ws")
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def gemm_cycles(
         sr, sc, t = k, n, m
         per_fold = 2 * rows + cols + t - 2
     else:
-        raise ValueError(f"dataflow must be one of {', '.join(_DATAFLOWS)}, not {dataflow!r}")
+        raise ValueError(f"dataflow must be one of {', '.join(DATAFLOWS)}, not {dataflow!r}")
     folds = -(-sr // rows) * -(-sc // cols)
     return GemmCycles(m, k, n, rows, cols, dataflow, folds, per_fold, folds * per_fold, m * k * n)
 
@@ -152,8 +153,6 @@ def layer_gemms(layer) -> list[tuple[int, int, int]]:
     list of (int, int, int)
         One entry per group (conv2d), per input channel (depthwise), or one (matmul, fc).
     """
-    from golden.lowering import conv_geometry
-
     op = layer.op
     if op == "matmul":
         (m, k), n = layer.x.shape, layer.w.shape[1]
@@ -161,7 +160,7 @@ def layer_gemms(layer) -> list[tuple[int, int, int]]:
     if op == "fully_connected":
         (b, k), n = layer.x.shape, layer.w.shape[0]
         return [(b, k, n)]
-    geo = conv_geometry(layer)
+    geo = layer.geometry
     m = geo.batch * geo.oh * geo.ow
     if op == "conv2d":
         g = layer.groups

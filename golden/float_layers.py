@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import check_int, pair
+from ._check import pair
 from ._conv import conv_core
-from .geometry import normalize_padding
+from .geometry import conv_channels, normalize_padding
 
 __all__ = ["matmul_float", "fully_connected_float", "conv2d_float", "depthwise_conv2d_float"]
 
@@ -56,9 +56,7 @@ def conv2d_float(
 ) -> np.ndarray:
     """x NHWC, w OHWI (Cout, KH, KW, Cin // groups), bias (Cout,) -> (N, OH, OW, Cout) float64."""
     x, w = _f64("x", x, 4), _f64("w", w, 4)
-    groups = check_int("groups", groups, 1)
-    if x.shape[3] % groups or w.shape[0] % groups or w.shape[3] * groups != x.shape[3]:
-        raise ValueError(f"groups={groups} does not match x {x.shape} and w {w.shape}")
+    _, _, groups = conv_channels(x.shape, w.shape, groups=groups)
     out = conv_core(
         x,
         w,
@@ -81,9 +79,7 @@ def depthwise_conv2d_float(
 ) -> np.ndarray:
     """x NHWC, w (1, KH, KW, Cin * mult) -> (N, OH, OW, Cin * mult) float64."""
     x, w = _f64("x", x, 4), _f64("w", w, 4)
-    cin = x.shape[3]
-    if w.shape[0] != 1 or cin == 0 or w.shape[3] % cin:
-        raise ValueError(f"depthwise w must be (1, KH, KW, Cin*mult) with Cin={cin}, not {w.shape}")
+    cin, _, _ = conv_channels(x.shape, w.shape, depthwise=True)
     return conv2d_float(
         x,
         w.transpose(3, 1, 2, 0),

@@ -7,11 +7,22 @@ for all four sides, or ``(top, left, bottom, right)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ._check import check_int, pair
 
-__all__ = ["resolve_padding", "conv_output_size", "im2col", "normalize_padding"]
+__all__ = [
+    "reduction_length",
+    "ConvGeometry",
+    "conv_channels",
+    "conv_geometry",
+    "conv_output_size",
+    "im2col",
+    "normalize_padding",
+    "resolve_padding",
+]
 
 
 def normalize_padding(padding: object) -> str | tuple[int, int, int, int]:
@@ -155,3 +166,111 @@ def im2col(
                 :, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw, :
             ]
     return cols.reshape(n, oh, ow, kh * kw * c)
+
+
+def conv_channels(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    *,
+    groups: object = 1,
+    depthwise: bool = False,
+) -> tuple[int, int, int]:
+    """Check the channel layout of a convolution and return ``(cin, cout, groups)``.
+
+    The one place where conv2d's groups and depthwise's channel multiplier are validated.
+
+    Parameters
+    ----------
+    x_shape : (N, H, W, Cin)
+        NHWC input shape.
+    w_shape : (Cout, KH, KW, Cin // groups) or (1, KH, KW, Cin * mult)
+        OHWI weights (conv2d) or TFLite's depthwise layout (``depthwise=True``).
+    groups : int
+        conv2d groups (at least 1); depthwise implies ``groups = Cin``.
+    depthwise : bool
+
+    Returns
+    -------
+    (cin, cout, groups) : tuple of int
+        Output channel ``o`` reads the input channels of group ``o // (cout // groups)``.
+
+    Raises
+    ------
+    ValueError
+        Naming the shapes and the rule they break.
+    """
+    cin = x_shape[3]
+    if depthwise:
+        if w_shape[0] != 1:
+            raise ValueError(
+                f"depthwise w must have shape (1, KH, KW, Cin*mult), not {tuple(w_shape)}"
+            )
+        if cin == 0 or w_shape[3] % cin:
+            raise ValueError(
+                f"depthwise w has {w_shape[3]} channels, not a multiple of x's Cin={cin} "
+                f"(w {tuple(w_shape)})"
+            )
+        return cin, w_shape[3], cin
+    groups = check_int("groups", groups, 1)
+    cout, cin_g = w_shape[0], w_shape[3]
+    if cin % groups or cout % groups:
+        raise ValueError(f"groups={groups} must divide Cin={cin} and Cout={cout}")
+    if cin_g * groups != cin:
+        raise ValueError(
+            f"w has {cin_g} input channels per group but x has Cin={cin} channels "
+            f"with groups={groups} (x {tuple(x_shape)}, w {tuple(w_shape)})"
+        )
+    return cin, cout, groups
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Sizes of a conv2d / depthwise layer (NHWC in, NHWC out); depthwise has ``groups = cin``."""
+
+    batch: int
+    h: int
+    w: int
+    cin: int
+    kh: int
+    kw: int
+    cout: int
+    oh: int
+    ow: int
+    groups: int
+
+
+def conv_geometry(
+    x_shape: tuple[int, ...],
+    w_shape: tuple[int, ...],
+    *,
+    stride: object = 1,
+    padding: object = "VALID",
+    dilation: object = 1,
+    groups: object = 1,
+    depthwise: bool = False,
+) -> ConvGeometry:
+    """Checked :class:`ConvGeometry` of a convolution (:func:`conv_channels`, then the sizes)."""
+    cin, cout, groups = conv_channels(x_shape, w_shape, groups=groups, depthwise=depthwise)
+    n, h, w = x_shape[0], x_shape[1], x_shape[2]
+    kh, kw = w_shape[1], w_shape[2]
+    oh, ow = conv_output_size(
+        (h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation
+    )
+    return ConvGeometry(n, h, w, cin, kh, kw, cout, oh, ow, groups)
+
+
+def reduction_length(op: str, w_shape: tuple[int, ...]) -> int:
+    """K of a layer: products summed into one accumulator, from its op and weight shape.
+
+    matmul ``(K, N)``; fully_connected ``(out, K)``; conv2d OHWI ``KH * KW * Cin/groups``;
+    depthwise ``(1, KH, KW, C*mult)``: ``KH * KW``.
+    """
+    if op == "matmul":
+        return int(w_shape[0])
+    if op == "fully_connected":
+        return int(w_shape[1])
+    if op == "conv2d":
+        return int(w_shape[1] * w_shape[2] * w_shape[3])
+    if op == "depthwise_conv2d":
+        return int(w_shape[1] * w_shape[2])
+    raise ValueError(f"op must be a layer op, not {op!r}")

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._check import check_bits, check_in_range, check_int, int_array, int_range, pair
-from .accumulate import conv2d_acc, depthwise_conv2d_acc, fully_connected_acc, matmul_acc
 from .accwidth import max_product
-from .geometry import conv_output_size, normalize_padding
+from .geometry import ConvGeometry, conv_geometry, normalize_padding, reduction_length
+from .layers import ACCUMULATORS, requantize_output
 from .multiplier import SHIFT_MAX, SHIFT_MIN, quantize_multiplier, reduce_multiplier
-from .requant import requantize
 
 __all__ = ["Layer", "OPS", "RANDOM_LAYER_DIMS", "make_random_layer"]
 
@@ -139,30 +138,20 @@ class Layer:
                     f"x has {x.shape[1]} columns but w expects {k_w} (x {x.shape}, w {w.shape})"
                 )
             return w.shape[1] if op == "matmul" else w.shape[0]
-        cin = x.shape[3]
-        if op == "conv2d":
-            if cin % self.groups or w.shape[0] % self.groups or w.shape[3] * self.groups != cin:
-                raise ValueError(
-                    f"groups={self.groups} does not fit x {x.shape} and OHWI w {w.shape} "
-                    f"(need Cin = w.shape[3] * groups and Cout divisible by groups)"
-                )
-            cout = w.shape[0]
-        else:
-            if self.groups != 1:
-                raise ValueError(
-                    f"groups must be 1 for depthwise_conv2d (it is implied), not {self.groups}"
-                )
-            if w.shape[0] != 1 or cin == 0 or w.shape[3] % cin:
-                raise ValueError(f"w must be (1, KH, KW, Cin*mult) with Cin={cin}, not {w.shape}")
-            cout = w.shape[3]
-        conv_output_size(
-            x.shape[1:3],
-            w.shape[1:3],
+        if op == "depthwise_conv2d" and self.groups != 1:
+            raise ValueError(
+                f"groups must be 1 for depthwise_conv2d (it is implied), not {self.groups}"
+            )
+        geo = conv_geometry(
+            x.shape,
+            w.shape,
             stride=self.stride,
             padding=self.padding,
             dilation=self.dilation,
+            groups=self.groups,
+            depthwise=op == "depthwise_conv2d",
         )
-        return cout
+        return geo.cout
 
     # ---- derived figures ---------------------------------------------------------------
     @property
@@ -173,27 +162,30 @@ class Layer:
     @property
     def k(self) -> int:
         """Reduction length: products summed into one accumulator."""
-        if self.op == "matmul":
-            return self.w.shape[0]
-        if self.op == "fully_connected":
-            return self.w.shape[1]
-        if self.op == "conv2d":
-            return self.w.shape[1] * self.w.shape[2] * self.w.shape[3]
-        return self.w.shape[1] * self.w.shape[2]
+        return reduction_length(self.op, self.w.shape)
+
+    @property
+    def geometry(self) -> ConvGeometry:
+        """Sizes of a conv2d / depthwise layer (``groups = Cin`` for depthwise)."""
+        if self.op not in ("conv2d", "depthwise_conv2d"):
+            raise ValueError(f"layer.op must be 'conv2d' or 'depthwise_conv2d', not {self.op!r}")
+        return conv_geometry(
+            self.x.shape,
+            self.w.shape,
+            stride=self.stride,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            depthwise=self.op == "depthwise_conv2d",
+        )
 
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Shape of :meth:`acc` and :meth:`output`."""
         if self.op in ("matmul", "fully_connected"):
             return (self.x.shape[0], self._cout)
-        oh, ow = conv_output_size(
-            self.x.shape[1:3],
-            self.w.shape[1:3],
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-        )
-        return (self.x.shape[0], oh, ow, self._cout)
+        geo = self.geometry
+        return (geo.batch, geo.oh, geo.ow, geo.cout)
 
     @property
     def macs(self) -> int:
@@ -207,29 +199,27 @@ class Layer:
         ``acc_bits`` bounds K like the hardware would (default 64: only int64 exactness).
         """
         kw = dict(x_zp=self.x_zp, a_bits=self.a_bits, w_bits=self.w_bits, acc_bits=acc_bits)
-        if self.op == "matmul":
-            return matmul_acc(self.x, self.w, self.bias, **kw)
-        if self.op == "fully_connected":
-            return fully_connected_acc(self.x, self.w, self.bias, **kw)
-        geo = dict(stride=self.stride, padding=self.padding, dilation=self.dilation)
+        if self.op in ("conv2d", "depthwise_conv2d"):
+            kw.update(stride=self.stride, padding=self.padding, dilation=self.dilation)
         if self.op == "conv2d":
-            return conv2d_acc(self.x, self.w, self.bias, groups=self.groups, **geo, **kw)
-        return depthwise_conv2d_acc(self.x, self.w, self.bias, **geo, **kw)
+            kw["groups"] = self.groups
+        return ACCUMULATORS[self.op](self.x, self.w, self.bias, **kw)
 
     def output(
         self, *, rounding: str = "tflite", mult_bits: int = 32, acc_bits: int = 64
     ) -> np.ndarray:
         """Requantized int64 output: m0/shift reduced to ``mult_bits`` first (reduce_multiplier)."""
         m0, shift = reduce_multiplier(self.m0, self.shift, mult_bits)
-        return requantize(
+        return requantize_output(
             self.acc(acc_bits=acc_bits),
-            m0,
-            shift,
+            m0=m0,
+            shift=shift,
             y_zp=self.y_zp,
             act_min=self.act_min,
             act_max=self.act_max,
             rounding=rounding,
             mult_bits=mult_bits,
+            out_bits=self.out_bits,
         )
 
     def replace(self, **changes: object) -> Layer:

@@ -33,6 +33,8 @@ LAYER_FIELDS = (
 _ARRAYS = ("x", "w", "bias", "m0", "shift")
 _INTS = ("x_zp", "y_zp", "act_min", "act_max", "groups", "a_bits", "w_bits", "out_bits")
 _FORMAT = 1
+#: First bytes of a zip archive (an .npz): a local file header, or an empty archive's end record.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def save_layer(path: str | os.PathLike, layer: Layer) -> None:
@@ -69,10 +71,28 @@ def load_layer(path: str | os.PathLike) -> Layer:
         that is not a readable .npz.
     """
     try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the layer file: {exc.strerror}") from None
+    if magic not in _ZIP_MAGIC:
+        # np.load would try to unpickle anything that is neither .npy nor .npz, and say so
+        raise ValueError(
+            f"{path}: not a layer file: expected a .npz archive (golden.save_layer), but the file "
+            f"starts with {magic!r}"
+        )
+    data: dict[str, np.ndarray] = {}
+    try:
         with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable layer file (.npz): {exc}") from None
+            for key in z.files:
+                try:
+                    data[key] = z[key]
+                except ValueError:  # an object array: it would need unpickling
+                    raise ValueError(
+                        f"{path}: field {key!r} holds Python objects, expected numbers or a string"
+                    ) from None
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npz layer file: {exc}") from None
     missing = [f for f in LAYER_FIELDS if f not in data]
     if missing:
         raise ValueError(

@@ -1,8 +1,15 @@
-"""Integer layers: the exact accumulators of :mod:`golden.accumulate` (re-exported here) and the
-requantized layers, which follow them with :func:`golden.requantize`, the output zero point and the
-clamp (the out_bits range by default)."""
+"""Integer layers: the exact accumulators of :mod:`golden.accumulate` and the requantized layers.
+
+A requantized layer is its ``*_acc`` twin followed by :func:`requantize_output`
+(``golden.requantize``, the output zero point and the clamp, the out_bits range by default). Both
+steps are defined once here: the four public layers are made from the table :data:`ACCUMULATORS`,
+and :meth:`golden.Layer.output` uses the same two functions.
+"""
 
 from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
 
 import numpy as np
 
@@ -11,6 +18,8 @@ from .accumulate import conv2d_acc, depthwise_conv2d_acc, fully_connected_acc, m
 from .requant import requantize
 
 __all__ = [
+    "ACCUMULATORS",
+    "requantize_output",
     "matmul_acc",
     "matmul",
     "fully_connected_acc",
@@ -21,19 +30,50 @@ __all__ = [
     "depthwise_conv2d",
 ]
 
+#: op name -> exact accumulator function ``f(x, w, bias, *, x_zp, ..., acc_bits)``.
+ACCUMULATORS: dict[str, Callable[..., np.ndarray]] = {
+    "matmul": matmul_acc,
+    "fully_connected": fully_connected_acc,
+    "conv2d": conv2d_acc,
+    "depthwise_conv2d": depthwise_conv2d_acc,
+}
 
-def _requant(
+
+def requantize_output(
     acc: np.ndarray,
     *,
     y_zp: int,
     m0: object,
     shift: object,
-    act_min: int | None,
-    act_max: int | None,
-    rounding: str,
-    mult_bits: int,
-    out_bits: int,
+    act_min: int | None = None,
+    act_max: int | None = None,
+    rounding: str = "tflite",
+    mult_bits: int = 32,
+    out_bits: int = 8,
 ) -> np.ndarray:
+    """Requantize exact accumulators to a layer's output: scale, ``+ y_zp``, clamp.
+
+    Parameters
+    ----------
+    acc : int ndarray, shape (..., Cout)
+        Exact accumulators including bias.
+    y_zp : int
+        Output zero point, signed out_bits-bit.
+    m0, shift : (Cout,) int arrays or ints
+        The mult_bits-wide multipliers (``quantize_multiplier(real, mult_bits)``).
+    act_min, act_max : int or None
+        Output clamp; None is the out_bits range.
+    rounding : {"tflite", "single", "halfup"}
+        See :func:`golden.requantize`.
+    mult_bits : int
+        Width of m0, 8..32.
+    out_bits : int
+        Signed output width, 2..16.
+
+    Returns
+    -------
+    int64 ndarray, shape of ``acc``, values in [act_min, act_max]
+    """
     out_bits = check_bits("out_bits", out_bits)
     lo, hi = int_range(out_bits)
     y_zp = check_int("y_zp", y_zp, lo, hi)
@@ -51,30 +91,23 @@ def _requant(
     )
 
 
-_REQUANT_DOC = """
-    Requantized output: the ``*_acc`` twin followed by :func:`golden.requantize`.
+_REQUANT_PARAMS = [
+    p for name, p in inspect.signature(requantize_output).parameters.items() if name != "acc"
+]
+
+_DOC = """Quantized {title}: :func:`{acc}` followed by :func:`requantize_output`.
 
     Parameters
     ----------
-    x, w, bias, x_zp, stride, padding, dilation, groups, a_bits, w_bits, acc_bits
-        As in the ``*_acc`` twin (layouts, ranges, the accumulator check).
-    y_zp : int
-        Output zero point, signed out_bits-bit.
-    m0, shift : (Cout,) int arrays or ints
-        The mult_bits-wide multipliers (``quantize_multiplier(real, mult_bits)``).
-    act_min, act_max : int or None
-        Output clamp; None is the out_bits range.
-    rounding : {"tflite", "single"}
-        Double (gemmlowp) or single rounding, see :func:`golden.requantize`.
-    mult_bits : int
-        Width of m0, 8..32.
-    out_bits : int
-        Signed output width, 2..16.
+    x, w, bias, x_zp, ..., acc_bits
+        As in :func:`{acc}` (layouts, ranges, geometry, the accumulator check).
+    y_zp, m0, shift, act_min, act_max, rounding, mult_bits, out_bits
+        As in :func:`requantize_output`.
 
     Returns
     -------
     int64 ndarray
-        Layout of the ``*_acc`` twin, values in [act_min, act_max].
+        Layout of :func:`{acc}`, values in [act_min, act_max].
 
     Raises
     ------
@@ -83,174 +116,25 @@ _REQUANT_DOC = """
 """
 
 
-_Pad = str | int | tuple[int, int, int, int]
-_Pair = int | tuple[int, int]
+def _quantized_layer(op: str) -> Callable[..., np.ndarray]:
+    """The requantized layer of ``op``: its accumulator, then :func:`requantize_output`."""
+    accumulate = ACCUMULATORS[op]
+    requant_names = tuple(p.name for p in _REQUANT_PARAMS)
+    acc_params = list(inspect.signature(accumulate).parameters.values())
+    signature = inspect.Signature(acc_params + _REQUANT_PARAMS)
+
+    def layer(x, w, bias=None, **kwargs):
+        signature.bind(x, w, bias, **kwargs)  # a missing or unknown argument fails before any work
+        requant = {k: kwargs.pop(k) for k in requant_names if k in kwargs}
+        return requantize_output(accumulate(x, w, bias, **kwargs), **requant)
+
+    layer.__signature__ = signature
+    layer.__name__ = layer.__qualname__ = op
+    layer.__doc__ = _DOC.format(title=op.replace("_", " "), acc=accumulate.__name__)
+    return layer
 
 
-def matmul(
-    x: np.ndarray,
-    w: np.ndarray,
-    bias: np.ndarray | None = None,
-    *,
-    x_zp: int,
-    y_zp: int,
-    m0: object,
-    shift: object,
-    act_min: int | None = None,
-    act_max: int | None = None,
-    rounding: str = "tflite",
-    mult_bits: int = 32,
-    out_bits: int = 8,
-    a_bits: int = 8,
-    w_bits: int = 8,
-    acc_bits: int = 32,
-) -> np.ndarray:
-    acc = matmul_acc(x, w, bias, x_zp=x_zp, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits)
-    return _requant(
-        acc,
-        y_zp=y_zp,
-        m0=m0,
-        shift=shift,
-        act_min=act_min,
-        act_max=act_max,
-        rounding=rounding,
-        mult_bits=mult_bits,
-        out_bits=out_bits,
-    )
-
-
-def fully_connected(
-    x: np.ndarray,
-    w: np.ndarray,
-    bias: np.ndarray | None = None,
-    *,
-    x_zp: int,
-    y_zp: int,
-    m0: object,
-    shift: object,
-    act_min: int | None = None,
-    act_max: int | None = None,
-    rounding: str = "tflite",
-    mult_bits: int = 32,
-    out_bits: int = 8,
-    a_bits: int = 8,
-    w_bits: int = 8,
-    acc_bits: int = 32,
-) -> np.ndarray:
-    acc = fully_connected_acc(
-        x, w, bias, x_zp=x_zp, a_bits=a_bits, w_bits=w_bits, acc_bits=acc_bits
-    )
-    return _requant(
-        acc,
-        y_zp=y_zp,
-        m0=m0,
-        shift=shift,
-        act_min=act_min,
-        act_max=act_max,
-        rounding=rounding,
-        mult_bits=mult_bits,
-        out_bits=out_bits,
-    )
-
-
-def conv2d(
-    x: np.ndarray,
-    w: np.ndarray,
-    bias: np.ndarray | None = None,
-    *,
-    x_zp: int,
-    y_zp: int,
-    m0: object,
-    shift: object,
-    stride: _Pair = 1,
-    padding: _Pad = "VALID",
-    dilation: _Pair = 1,
-    groups: int = 1,
-    act_min: int | None = None,
-    act_max: int | None = None,
-    rounding: str = "tflite",
-    mult_bits: int = 32,
-    out_bits: int = 8,
-    a_bits: int = 8,
-    w_bits: int = 8,
-    acc_bits: int = 32,
-) -> np.ndarray:
-    acc = conv2d_acc(
-        x,
-        w,
-        bias,
-        x_zp=x_zp,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        a_bits=a_bits,
-        w_bits=w_bits,
-        acc_bits=acc_bits,
-    )
-    return _requant(
-        acc,
-        y_zp=y_zp,
-        m0=m0,
-        shift=shift,
-        act_min=act_min,
-        act_max=act_max,
-        rounding=rounding,
-        mult_bits=mult_bits,
-        out_bits=out_bits,
-    )
-
-
-def depthwise_conv2d(
-    x: np.ndarray,
-    w: np.ndarray,
-    bias: np.ndarray | None = None,
-    *,
-    x_zp: int,
-    y_zp: int,
-    m0: object,
-    shift: object,
-    stride: _Pair = 1,
-    padding: _Pad = "VALID",
-    dilation: _Pair = 1,
-    act_min: int | None = None,
-    act_max: int | None = None,
-    rounding: str = "tflite",
-    mult_bits: int = 32,
-    out_bits: int = 8,
-    a_bits: int = 8,
-    w_bits: int = 8,
-    acc_bits: int = 32,
-) -> np.ndarray:
-    acc = depthwise_conv2d_acc(
-        x,
-        w,
-        bias,
-        x_zp=x_zp,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        a_bits=a_bits,
-        w_bits=w_bits,
-        acc_bits=acc_bits,
-    )
-    return _requant(
-        acc,
-        y_zp=y_zp,
-        m0=m0,
-        shift=shift,
-        act_min=act_min,
-        act_max=act_max,
-        rounding=rounding,
-        mult_bits=mult_bits,
-        out_bits=out_bits,
-    )
-
-
-for _f, _name in (
-    (matmul, "matmul"),
-    (fully_connected, "fully_connected"),
-    (conv2d, "conv2d"),
-    (depthwise_conv2d, "depthwise_conv2d"),
-):
-    _f.__doc__ = f"Quantized {_name.replace('_', ' ')}." + _REQUANT_DOC
+matmul = _quantized_layer("matmul")
+fully_connected = _quantized_layer("fully_connected")
+conv2d = _quantized_layer("conv2d")
+depthwise_conv2d = _quantized_layer("depthwise_conv2d")

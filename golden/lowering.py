@@ -16,11 +16,20 @@ block-diagonal. This is exact (the activations of one group meet zero weights of
 fills the columns.
 
 Each GEMM is tiled in M and N so that every job passes ``config.check_job``; the blocks are the
-largest the buffers allow (multiples of rows/cols), split evenly. K is never tiled: the hardware has
-no partial-sum input, so a K that no job can hold is a ValueError naming K and the limit.
+largest the buffers allow (multiples of rows/cols), split evenly.
 
-The lowering reads only ``rows``, ``cols``, ``mult_bits`` and ``check_job(m, k, n)`` from the
-config, so golden does not import hw; any object with those members works.
+K split. A reduction length K that no single job can hold (a buffer bank is too short) is cut into
+as few chunks as a bank allows, as even as possible (multiples of ``rows`` where that costs no
+extra chunk), one job each: for every output block the chunk jobs follow each other, the first
+with ``acc_hold``, the middle ones with ``acc_cont`` and ``acc_hold``, the last with ``acc_cont``
+(docs/PROTOCOL.md, "K split"). The array keeps the raw partial sums on chip between them, exactly,
+so the split never changes a result. Only the whole K is bounded, by ``config.check_k`` (the
+accumulator width: ``max_k``); the blocks of a split are also bounded by the partial-sum memory
+(``check_job(..., split=True)``).
+
+The lowering reads only ``rows``, ``cols``, ``mult_bits``, ``check_k(k)`` and
+``check_job(m, k, n, split=...)`` from the config, so golden does not import hw; any object with
+those members works.
 """
 
 from __future__ import annotations
@@ -29,86 +38,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from golden.geometry import conv_output_size, im2col
+from golden.geometry import im2col
+from golden.job import Job, job_sums, run_job_reference, run_jobs_reference
 from golden.multiplier import reduce_multiplier
 
-__all__ = ["ConvGeometry", "Job", "Plan", "conv_geometry", "lower", "run_job_reference"]
-
-
-@dataclass(frozen=True)
-class ConvGeometry:
-    """Sizes of a conv2d / depthwise layer (NHWC in, NHWC out)."""
-
-    batch: int
-    h: int
-    w: int
-    cin: int
-    kh: int
-    kw: int
-    cout: int
-    oh: int
-    ow: int
-    groups: int
-
-
-def conv_geometry(layer) -> ConvGeometry:
-    """Geometry of a conv2d or depthwise_conv2d ``golden.Layer`` (depthwise: ``groups = Cin``)."""
-    n, h, w, cin = layer.x.shape
-    if layer.op == "conv2d":
-        cout, kh, kw, _ = layer.w.shape
-        groups = layer.groups
-    elif layer.op == "depthwise_conv2d":
-        _, kh, kw, cout = layer.w.shape
-        groups = cin
-    else:
-        raise ValueError(f"layer.op must be 'conv2d' or 'depthwise_conv2d', not {layer.op!r}")
-    oh, ow = conv_output_size(
-        (h, w), (kh, kw), stride=layer.stride, padding=layer.padding, dilation=layer.dilation
-    )
-    return ConvGeometry(n, h, w, cin, kh, kw, cout, oh, ow, groups)
-
-
-@dataclass(frozen=True, eq=False)
-class Job:
-    """One array job (docs/PROTOCOL.md): ``out = clamp(requant(bias + W.T (A - x_zp)) + y_zp)``.
-
-    Attributes
-    ----------
-    m, k, n : int
-        Job dimensions.
-    x_zp, y_zp, act_min, act_max : int
-        Activation and output zero points, output clamp (inclusive).
-    a : (m, k) ndarray of int64
-        Activation block.
-    w : (k, n) ndarray of int64
-        Weight block.
-    bias, m0, shift : (n,) ndarray of int64
-        Per-column parameters; ``m0``/``shift`` already reduced to the config's ``mult_bits``.
-    row0 : int
-        First row of the layer's 2-D output ``Y[Mtot, Cout]`` that job row 0 lands on.
-    channels : (n,) ndarray of int64
-        Column of ``Y`` (output channel) each job column lands on.
-    """
-
-    m: int
-    k: int
-    n: int
-    x_zp: int
-    y_zp: int
-    act_min: int
-    act_max: int
-    a: np.ndarray
-    w: np.ndarray
-    bias: np.ndarray
-    m0: np.ndarray
-    shift: np.ndarray
-    row0: int
-    channels: np.ndarray
-
-    @property
-    def macs(self) -> int:
-        """Multiply-accumulates the job performs (``m * k * n``, including packing zeros)."""
-        return self.m * self.k * self.n
+# Job and its reference model live in golden.job; they are re-exported here, beside the lowering
+# that makes them.
+__all__ = ["Job", "Plan", "job_sums", "lower", "run_job_reference", "run_jobs_reference"]
 
 
 @dataclass
@@ -122,12 +58,15 @@ class Plan:
         Shape of the 2-D output ``Y[rows_total, channels_total]``.
     out_shape : tuple of int
         Layout of the layer output (``Y.reshape(out_shape)``).
+    k_chunks : int
+        Jobs each output block's K is split into (1: no split).
     """
 
     jobs: list[Job]
     rows_total: int
     channels_total: int
     out_shape: tuple
+    k_chunks: int = 1
     _owner: np.ndarray = field(default=None, repr=False)
 
     def assemble(self, outputs) -> np.ndarray:
@@ -135,8 +74,9 @@ class Plan:
 
         Parameters
         ----------
-        outputs : sequence of (m, n) int arrays
-            One per job, in ``jobs`` order.
+        outputs : sequence of int arrays
+            One per job, in ``jobs`` order, of shape ``job.out_shape`` (``(0, n)`` for a job that
+            holds its sums for the next job of a K split).
 
         Returns
         -------
@@ -157,8 +97,10 @@ class Plan:
         seen = np.zeros(y.shape, dtype=bool)
         for i, (job, out) in enumerate(zip(self.jobs, outputs, strict=False)):
             out = np.asarray(out)
-            if out.shape != (job.m, job.n):
-                raise ValueError(f"outputs[{i}] must have shape {(job.m, job.n)}, not {out.shape}")
+            if out.shape != job.out_shape:
+                raise ValueError(f"outputs[{i}] must have shape {job.out_shape}, not {out.shape}")
+            if job.acc_hold:
+                continue
             y[job.row0 : job.row0 + job.m, job.channels] = out
             seen[job.row0 : job.row0 + job.m, job.channels] = True
         if not seen.all():
@@ -170,7 +112,7 @@ class Plan:
         """Job and job coordinates ``(job, m, n)`` producing flat output element ``index``."""
         r, c = divmod(int(index), self.channels_total)
         for j, job in enumerate(self.jobs):
-            if job.row0 <= r < job.row0 + job.m:
+            if not job.acc_hold and job.row0 <= r < job.row0 + job.m:
                 hit = np.nonzero(job.channels == c)[0]
                 if hit.size:
                     return j, r - job.row0, int(hit[0])
@@ -189,12 +131,28 @@ def _largest(ok, hi: int) -> int:
     return lo
 
 
-def _passes(config, m: int, k: int, n: int) -> bool:
+def _passes(config, m: int, k: int, n: int, split: bool = False) -> bool:
     try:
-        config.check_job(m, k, n)
+        config.check_job(m, k, n, split=split)
     except ValueError:
         return False
     return True
+
+
+def _k_chunks(config, k: int) -> list[tuple[int, int]]:
+    """``(k0, length)`` of the chunks of a K: one if a job holds it, else as few as banks allow."""
+    if _passes(config, 1, k, 1):
+        return [(0, k)]
+    longest = _largest(lambda v: _passes(config, 1, v, 1, split=True), k)
+    count = -(-k // longest)
+    # Chunks of a multiple of rows keep the "ws" folds full; take them when they cost no chunk.
+    even = -(-k // count)
+    aligned = -(-even // config.rows) * config.rows
+    if aligned <= longest:
+        return [(s, min(aligned, k - s)) for s in range(0, k, aligned)]
+    base, extra = divmod(k, count)
+    sizes = [base + (i < extra) for i in range(count)]
+    return [(sum(sizes[:i]), size) for i, size in enumerate(sizes)]
 
 
 def _blocks(total: int, limit: int, unit: int) -> list[tuple[int, int]]:
@@ -217,7 +175,7 @@ def _gemm_view(layer):
         return x[:, None, :], w[None], (x.shape[0], w.shape[1])
     if layer.op == "fully_connected":
         return x[:, None, :], w.T[None], (x.shape[0], w.shape[0])
-    geo = conv_geometry(layer)
+    geo = layer.geometry
     wo = (
         w if layer.op == "conv2d" else w.transpose(3, 1, 2, 0)
     )  # depthwise -> OHWI [C*mult, KH, KW, 1]
@@ -244,7 +202,8 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
     ----------
     layer : golden.Layer
     config : object
-        Anything with ``rows``, ``cols``, ``mult_bits`` and ``check_job(m, k, n)`` (ArrayConfig).
+        Anything with ``rows``, ``cols``, ``mult_bits``, ``check_k(k)`` and
+        ``check_job(m, k, n, split=...)`` (ArrayConfig).
     pack : bool
         Pack narrow groups block-diagonally into one job (see the module docstring).
 
@@ -255,14 +214,20 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
     Raises
     ------
     ValueError
-        If the reduction length K of the layer fits no job (accumulator width or buffer depth).
+        If the reduction length K of the layer exceeds the accumulator's ``max_k``.
     """
-    for attr in ("rows", "cols", "mult_bits", "check_job"):
+    for attr in ("rows", "cols", "mult_bits", "check_k", "check_job"):
         if not hasattr(config, attr):
-            raise TypeError(f"config must have rows, cols, mult_bits and check_job, not {config!r}")
+            raise TypeError(
+                f"config must have rows, cols, mult_bits, check_k and check_job, not {config!r}"
+            )
     a, wg, out_shape = _gemm_view(layer)
     mtot, groups, kg = a.shape
     cog = wg.shape[2]
+    try:
+        config.check_k(kg)
+    except ValueError as exc:
+        raise ValueError(f"layer {layer.op} needs K={kg} per output channel: {exc}") from None
     m0, shift = reduce_multiplier(layer.m0, layer.shift, config.mult_bits)
     m0, shift = np.asarray(m0, np.int64), np.asarray(shift, np.int64)
     bias = np.asarray(layer.bias, np.int64)
@@ -271,92 +236,45 @@ def lower(layer, config, *, pack: bool = True) -> Plan:
         pack_size = max(1, min(groups, config.cols // cog))
         while pack_size > 1 and not _passes(config, 1, pack_size * kg, pack_size * cog):
             pack_size -= 1
-    k = pack_size * kg
-    if not _passes(config, 1, k, 1):
-        try:
-            config.check_job(1, k, 1)
-        except ValueError as exc:
-            raise ValueError(
-                f"layer {layer.op} needs K={kg} per output channel, more than one job can hold "
-                f"(no K tiling: the array has no partial-sum input): {exc}"
-            ) from None
+    split_chunks = _k_chunks(config, pack_size * kg)
+    split = len(split_chunks) > 1  # then pack_size is 1: a packed K fits one job
     jobs: list[Job] = []
     for g0 in range(0, groups, pack_size):
         p = min(pack_size, groups - g0)
+        chunks = split_chunks if split else [(0, p * kg)]
+        kc = max(size for _, size in chunks)  # every chunk passes where the longest does
         a_g = a[:, g0 : g0 + p, :].reshape(mtot, p * kg)
         w_g = np.zeros((p * kg, p * cog), dtype=np.int64)
         for i in range(p):  # block diagonal: group g0+i meets only its own weights
             w_g[i * kg : (i + 1) * kg, i * cog : (i + 1) * cog] = wg[g0 + i]
-        kk, nn = p * kg, p * cog
+        nn = p * cog
         ch0 = g0 * cog
-        n_lim = _largest(lambda v, kk=kk: _passes(config, 1, kk, v), nn)
+        n_lim = _largest(lambda v, kc=kc: _passes(config, 1, kc, v, split), nn)
         for n0, nb in _blocks(nn, n_lim, config.cols):
-            m_lim = _largest(lambda v, kk=kk, nb=nb: _passes(config, v, kk, nb), mtot)
+            m_lim = _largest(lambda v, kc=kc, nb=nb: _passes(config, v, kc, nb, split), mtot)
             sl = slice(ch0 + n0, ch0 + n0 + nb)
             for r0, mb in _blocks(mtot, m_lim, config.rows):
-                config.check_job(mb, kk, nb)
-                jobs.append(
-                    Job(
-                        m=mb,
-                        k=kk,
-                        n=nb,
-                        x_zp=int(layer.x_zp),
-                        y_zp=int(layer.y_zp),
-                        act_min=int(layer.act_min),
-                        act_max=int(layer.act_max),
-                        a=np.ascontiguousarray(a_g[r0 : r0 + mb]),
-                        w=np.ascontiguousarray(w_g[:, n0 : n0 + nb]),
-                        bias=bias[sl].copy(),
-                        m0=m0[sl].copy(),
-                        shift=shift[sl].copy(),
-                        row0=r0,
-                        channels=np.arange(ch0 + n0, ch0 + n0 + nb, dtype=np.int64),
+                for c, (k0, kk) in enumerate(chunks):
+                    config.check_job(mb, kk, nb, split=split)
+                    jobs.append(
+                        Job(
+                            m=mb,
+                            k=kk,
+                            n=nb,
+                            x_zp=int(layer.x_zp),
+                            y_zp=int(layer.y_zp),
+                            act_min=int(layer.act_min),
+                            act_max=int(layer.act_max),
+                            a=np.ascontiguousarray(a_g[r0 : r0 + mb, k0 : k0 + kk]),
+                            w=np.ascontiguousarray(w_g[k0 : k0 + kk, n0 : n0 + nb]),
+                            bias=bias[sl].copy(),
+                            m0=m0[sl].copy(),
+                            shift=shift[sl].copy(),
+                            row0=r0,
+                            channels=np.arange(ch0 + n0, ch0 + n0 + nb, dtype=np.int64),
+                            acc_cont=c > 0,
+                            acc_hold=c < len(chunks) - 1,
+                            k0=k0,
+                        )
                     )
-                )
-    return Plan(jobs, mtot, groups * cog, tuple(out_shape))
-
-
-def run_job_reference(
-    job: Job,
-    *,
-    rounding: str = "tflite",
-    mult_bits: int = 32,
-    out_bits: int = 8,
-    a_bits: int = 8,
-    w_bits: int = 8,
-) -> np.ndarray:
-    """NumPy model of one job as the hardware computes it (docs/PROTOCOL.md).
-
-    Parameters
-    ----------
-    job : Job
-    rounding : {"tflite", "single"}
-    mult_bits : int
-        Width of ``job.m0`` (the config's mult_bits).
-    out_bits, a_bits, w_bits : int
-        Output, activation and weight widths (value range checks).
-
-    Returns
-    -------
-    (m, n) ndarray of int64
-        Exact (64-bit accumulation; the lowering already bounds K by the config's acc_bits).
-    """
-    from golden import matmul  # late: golden/__init__ may import this module
-
-    return matmul(
-        job.a,
-        job.w,
-        job.bias,
-        x_zp=job.x_zp,
-        y_zp=job.y_zp,
-        m0=job.m0,
-        shift=job.shift,
-        act_min=job.act_min,
-        act_max=job.act_max,
-        rounding=rounding,
-        mult_bits=mult_bits,
-        out_bits=out_bits,
-        a_bits=a_bits,
-        w_bits=w_bits,
-        acc_bits=64,
-    )
+    return Plan(jobs, mtot, groups * cog, tuple(out_shape), k_chunks=len(split_chunks))

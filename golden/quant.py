@@ -3,25 +3,34 @@
 Rounding is half away from zero (TFLite's TfLiteRound). Signed b-bit ranges for b in 2..16:
 qmin = -2^(b-1), qmax = 2^(b-1) - 1. Symmetric parameters (weights) have Z = 0 and use
 ±(2^(b-1) - 1); asymmetric parameters (activations) make 0.0 exactly representable by rounding
-the zero point to an integer inside the range ("nudging").
+the zero point to an integer inside the range ("nudging"). ``choose_qparams`` calibrates them
+from data with one of :data:`METHODS` (docs/CALIBRATION.md).
 """
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._check import check_bits, check_int, int_array, int_range
+from ._check import check_bits, check_finite, check_int, int_array, int_range
+from .affine import asymmetric_qparams, round_half_away, symmetric_qparams
+from .calib_entropy import DEFAULT_BINS, entropy_amax, entropy_range
+from .calib_mse import DEFAULT_GRID, mse_qparams
 
-__all__ = ["quantize", "dequantize", "QuantParams", "choose_qparams", "round_half_away"]
+__all__ = [
+    "quantize",
+    "dequantize",
+    "QuantParams",
+    "choose_qparams",
+    "round_half_away",
+    "METHODS",
+]
 
-METHODS = ("minmax", "percentile")
-
-
-def round_half_away(v: np.ndarray) -> np.ndarray:
-    """Round float64 to the nearest integer, ties away from zero (std::round)."""
-    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+METHODS = ("minmax", "percentile", "entropy", "mse")
+_MAX_BINS = 1 << 20
+_MAX_GRID = 1 << 12
 
 
 def _channel_shape(
@@ -80,8 +89,7 @@ def quantize(
     bits = check_bits("bits", bits)
     lo, hi = int_range(bits)
     r = np.asarray(r, dtype=np.float64)
-    if not np.all(np.isfinite(r)):
-        raise ValueError("r must be finite (found NaN or inf)")
+    check_finite("r", r)
     axis = _axis(axis, r.ndim)
     size = r.shape[axis] if axis is not None else 1
     s = _channel_shape(r.ndim, axis, "scale", _scale(scale), size)
@@ -136,6 +144,26 @@ class QuantParams:
         return dequantize(q, self.scale, self.zero_point, axis=self.axis)
 
 
+def _check_percentile(percentile: object, symmetric: bool) -> float:
+    if isinstance(percentile, (bool, np.bool_)) or not isinstance(percentile, numbers.Real):
+        raise TypeError(f"percentile must be a real number, not {percentile!r}")
+    if not 0 < float(percentile) <= 100:
+        raise ValueError(f"percentile must be in (0, 100], not {percentile!r}")
+    if not symmetric and not float(percentile) > 50:
+        # the range [P(100 - p), P(p)] is empty (crossed) for p < 50 and a point for p = 50
+        raise ValueError(
+            f"percentile must be in (50, 100] for an asymmetric range, not {percentile!r}"
+        )
+    return float(percentile)
+
+
+def _rows(r: np.ndarray, axis: int | None) -> np.ndarray:
+    """``r`` as (C, K): one row per channel along ``axis``, or a single row."""
+    if axis is None:
+        return r.reshape(1, -1)
+    return np.moveaxis(r, axis, 0).reshape(r.shape[axis], -1)
+
+
 def choose_qparams(
     r: object,
     bits: int = 8,
@@ -144,13 +172,15 @@ def choose_qparams(
     axis: int | None = None,
     method: str = "minmax",
     percentile: float = 99.99,
+    bins: int = DEFAULT_BINS,
+    grid: int = DEFAULT_GRID,
 ) -> QuantParams:
     """Calibrate quantization parameters from data.
 
     Parameters
     ----------
     r : array_like of float
-        Calibration data.
+        Calibration data, finite, not empty.
     bits : int
         Signed width, 2..16.
     symmetric : bool
@@ -159,52 +189,83 @@ def choose_qparams(
         (activations).
     axis : int or None
         Per-channel along this axis (statistics over all other axes).
-    method : {"minmax", "percentile"}
-        Range from the extremes or from the ``percentile`` / ``100 - percentile`` percentiles
-        (|r| percentile for symmetric).
+    method : {"minmax", "percentile", "entropy", "mse"}
+        How the range is chosen (docs/CALIBRATION.md):
+
+        - ``"minmax"``: the extremes (``max |r|`` for symmetric).
+        - ``"percentile"``: the ``percentile`` / ``100 - percentile`` percentiles of ``r``
+          (the ``percentile`` of ``|r|`` for symmetric).
+        - ``"entropy"``: TensorRT's KL-divergence threshold over a ``bins``-bin histogram
+          (Migacz 2017; ``golden.calib_entropy``).
+        - ``"mse"``: of the scales ``m / grid * minmax scale``, ``m = 1 .. grid`` (with Z = 0,
+          or with ``grid + 1`` zero points sliding the range across the minmax range), the
+          pair with the smallest mean squared quantization error on ``r``
+          (``golden.calib_mse``).
     percentile : float
-        In (50, 100].
+        In (0, 100] for symmetric, in (50, 100] for asymmetric ranges (below 50 the
+        two percentiles cross and the range is empty). Checked for every method.
+    bins : int
+        Histogram bins (per side of zero) for ``"entropy"``, 1..2^20.
+    grid : int
+        Number of candidate scales (and zero-point positions - 1) for ``"mse"``, 1..4096.
 
     Returns
     -------
     QuantParams
-        An all-zero range gives scale 1.0 and zero point 0.
+        scale and zero_point of shape () without ``axis``, (C,) with it. An all-zero range gives
+        scale 1.0 and zero point 0.
+
+    Raises
+    ------
+    TypeError
+        A non-integer ``bits``, ``bins`` or ``grid``, a non-string ``method``, a non-real
+        ``percentile``.
+    ValueError
+        An unknown ``method``, a value out of its range, an empty or non-finite ``r``, an
+        ``axis`` outside ``r``'s dimensions.
     """
     bits = check_bits("bits", bits)
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str, not {method!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
-    if not 50 < float(percentile) <= 100:
-        raise ValueError(f"percentile must be in (50, 100], not {percentile!r}")
+    if not isinstance(symmetric, (bool, np.bool_)):
+        raise TypeError(f"symmetric must be a bool, not {symmetric!r}")
+    symmetric = bool(symmetric)
+    percentile = _check_percentile(percentile, symmetric)
+    bins = check_int("bins", bins, 1, _MAX_BINS)
+    grid = check_int("grid", grid, 1, _MAX_GRID)
     r = np.asarray(r, dtype=np.float64)
     if r.size == 0:
         raise ValueError(f"r must not be empty, got shape {r.shape}")
-    if not np.all(np.isfinite(r)):
-        raise ValueError("r must be finite (found NaN or inf)")
+    check_finite("r", r)
     axis = _axis(axis, r.ndim)
     red = None if axis is None else tuple(i for i in range(r.ndim) if i != axis)
-    lo, hi = int_range(bits)
-    if symmetric:
-        a = np.abs(r)
-        amax = a.max(axis=red) if method == "minmax" else np.percentile(a, percentile, axis=red)
-        scale = amax / hi
-        scale = np.where(scale > 0, scale, 1.0)  # all zero (or subnormal): any scale works
-        zp = np.zeros(scale.shape, dtype=np.int64)
+    shape = () if axis is None else (r.shape[axis],)
+    rows = _rows(r, axis)
+    if method == "mse":  # searches the scale (and zero point) directly, not a range
+        scale, zp = (v.reshape(shape) for v in mse_qparams(rows, bits, grid, symmetric))
+    elif symmetric:
+        if method == "minmax":
+            amax = np.abs(r).max(axis=red)
+        elif method == "percentile":
+            amax = np.percentile(np.abs(r), percentile, axis=red)
+        else:
+            amax = entropy_amax(rows, bits, bins).reshape(shape)
+        scale, zp = symmetric_qparams(amax, bits)
     else:
         if method == "minmax":
             rmin, rmax = r.min(axis=red), r.max(axis=red)
-        else:
+        elif method == "percentile":
             rmin = np.percentile(r, 100 - percentile, axis=red)
             rmax = np.percentile(r, percentile, axis=red)
-        rmin = np.minimum(rmin, 0.0)
-        rmax = np.maximum(rmax, 0.0)
-        scale = (rmax - rmin) / (hi - lo)
-        ok = scale > 0  # else all zero (or subnormal): scale 1, zero point 0
-        scale = np.where(ok, scale, 1.0)
-        zp = np.where(ok, np.clip(round_half_away(lo - rmin / scale), lo, hi), 0).astype(np.int64)
+        else:
+            rmin, rmax = (v.reshape(shape) for v in entropy_range(rows, bits, bins))
+        scale, zp = asymmetric_qparams(rmin, rmax, bits)
     return QuantParams(
         np.asarray(scale, dtype=np.float64),
         np.asarray(zp, dtype=np.int64),
         bits,
         axis,
-        bool(symmetric),
+        symmetric,
     )

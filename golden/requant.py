@@ -4,7 +4,11 @@
 ``RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc * 2^max(shift,0), m0), max(-shift,0))``
 with two roundings (ties up in the high multiply, ties away from zero in the shift).
 ``rounding="single"`` is TFLITE_SINGLE_ROUNDING: ``(acc * m0 + 2^(30-shift)) >> (31-shift)``.
-Both are evaluated exactly (no int32 wrap of ``acc * 2^shift``): in int64 when every intermediate
+``rounding="halfup"`` is the double rounding of TFLite's optimized kernels: the same high multiply
+as ``"tflite"``, ``y = ((acc * 2^l) * m0 + 2^30) >> 31``, then ``(y + 2^(r-1)) >> r`` (ties up
+instead of away from zero), with ``l = max(shift, 0)`` and ``r = max(-shift, 0)``; it differs from
+``"tflite"`` only where ``y / 2^r`` is a negative tie.
+All are evaluated exactly (no int32 wrap of ``acc * 2^shift``): in int64 when every intermediate
 provably fits, else in Python integers (object arrays), which wide accumulators need (acc_bits up to
 48 times a Q31 m0 times a left shift overflows int64).
 """
@@ -18,7 +22,10 @@ from .multiplier import SHIFT_MAX, SHIFT_MIN
 
 __all__ = ["requantize", "multiply_by_quantized_multiplier", "ROUNDINGS"]
 
-ROUNDINGS = ("tflite", "single")
+#: The requantization rounding modes (DESIGN.md, "Requantization").
+ROUNDINGS = ("tflite", "single", "halfup")
+#: The modes that round twice (high multiply, then a rounding shift by ``max(-shift, 0)``).
+_DOUBLE = ("tflite", "halfup")
 _INT64_LIMIT = (1 << 63) - 1
 
 
@@ -55,7 +62,7 @@ def multiply_by_quantized_multiplier(
         Q31 multipliers in [0, 2^31) (already scaled by ``2^(32 - mult_bits)``).
     shift : int64 ndarray, shape () or (C,)
         Shifts in [-31, 30], positive = left.
-    rounding : {"tflite", "single"}
+    rounding : {"tflite", "single", "halfup"}
 
     Returns
     -------
@@ -64,7 +71,7 @@ def multiply_by_quantized_multiplier(
     """
     amax = max(abs(int(acc.max())), abs(int(acc.min()))) if acc.size else 0
     mmax = max(int(m0.max()) if m0.size else 0, 1)
-    if rounding == "tflite":
+    if rounding in _DOUBLE:
         left_max = int(max(shift.max(), 0)) if shift.size else 0
         wide = ((amax << left_max) * mmax + (1 << 30)) > _INT64_LIMIT
     else:
@@ -78,7 +85,7 @@ def multiply_by_quantized_multiplier(
 
 def _mbqm_exact(acc: np.ndarray, m0: np.ndarray, shift: np.ndarray, rounding: str) -> np.ndarray:
     """Literal transcription of the formulas; works on int64 and on Python-int object arrays."""
-    if rounding == "tflite":
+    if rounding in _DOUBLE:
         left = np.maximum(shift, 0)
         right = np.maximum(-shift, 0)
         ab = (acc << left) * m0
@@ -86,6 +93,9 @@ def _mbqm_exact(acc: np.ndarray, m0: np.ndarray, shift: np.ndarray, rounding: st
         # 1 - 2^30 by sign, equals floor((ab + 2^30) / 2^31) for all ab (ties up). It never
         # saturates here: m0 >= 0 so a == b == INT32_MIN cannot happen.
         high = (ab + (1 << 30)) >> 31
+        if rounding == "halfup":
+            # floor(high / 2^r + 1/2); (1 << r) >> 1 is 0 for r = 0 (no rounding).
+            return (high + ((np.ones_like(right) << right) >> 1)) >> right
         # RoundingDivideByPOT: ties away from zero.
         mask = (np.ones_like(right) << right) - 1
         threshold = (mask >> 1) + (high < 0)
@@ -112,7 +122,7 @@ def _mbqm_int64(acc: np.ndarray, m0: np.ndarray, shift: np.ndarray, rounding: st
         np.multiply(acc, m0, out=out)
     out += 1 << 30
     out >>= 31  # high = floor((ab + 2^30) / 2^31), see _mbqm_exact
-    return _rounding_divide_by_pot(out, right)
+    return _second_rounding(out, right, rounding)
 
 
 def _mbqm_limbs(acc: np.ndarray, m0: np.ndarray, shift: np.ndarray, rounding: str) -> np.ndarray:
@@ -137,7 +147,17 @@ def _mbqm_limbs(acc: np.ndarray, m0: np.ndarray, shift: np.ndarray, rounding: st
     out += 1 << 30
     out >>= 31
     out += a1 * m0
-    return _rounding_divide_by_pot(out, -shift)
+    return _second_rounding(out, -shift, rounding)
+
+
+def _second_rounding(out: np.ndarray, right: np.ndarray, rounding: str) -> np.ndarray:
+    """The rounding shift of a double-rounding mode on int64 ``out`` by 2^right, in place."""
+    if rounding == "halfup":
+        if np.any(right):
+            out += np.left_shift(1, right) >> 1
+            out >>= right
+        return out
+    return _rounding_divide_by_pot(out, right)
 
 
 def _rounding_divide_by_pot(out: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -181,8 +201,10 @@ def requantize(
         Output zero point, added after scaling.
     act_min, act_max : int
         Inclusive output clamp (a fused ReLU/ReLU6 is a clamp).
-    rounding : {"tflite", "single"}
-        Double rounding (gemmlowp) or single rounding (TFLITE_SINGLE_ROUNDING).
+    rounding : {"tflite", "single", "halfup"}
+        Double rounding (gemmlowp, TFLite's reference kernels), single rounding
+        (TFLITE_SINGLE_ROUNDING) or double rounding with both steps half up (TFLite's
+        optimized kernels).
     mult_bits : int
         Width of m0, 8..32; the formulas use ``m0 * 2^(32 - mult_bits)``.
 
@@ -202,6 +224,10 @@ def requantize(
     --------
     >>> requantize(np.array([100, 3, -3]), 1 << 30, 0).tolist()  # times 0.5, ties up
     [50, 2, -1]
+    >>> requantize(np.array([-2, 2]), 1 << 30, -1).tolist()  # times 0.25: -0.5 away from zero
+    [-1, 1]
+    >>> requantize(np.array([-2, 2]), 1 << 30, -1, rounding="halfup").tolist()  # -0.5 up
+    [0, 1]
     """
     if rounding not in ROUNDINGS:
         raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, not {rounding!r}")

@@ -12,12 +12,11 @@ import json
 from dataclasses import dataclass
 
 from golden.accwidth import max_product, max_safe_k
+from golden.cycles import DATAFLOWS
+from golden.requant import ROUNDINGS
 from hw.requant_plan import requant_latency
 
-__all__ = ["ArrayConfig", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
-
-DATAFLOWS = ("os", "ws")
-ROUNDINGS = ("tflite", "single")
+__all__ = ["ArrayConfig", "JobLimit", "PRESETS", "preset", "DATAFLOWS", "ROUNDINGS"]
 
 
 def _check_int(name: str, value: object, lo: int, hi: int) -> None:
@@ -38,6 +37,24 @@ def _padded_bytes(bits: int) -> int:
 
 
 @dataclass(frozen=True)
+class JobLimit:
+    """The largest value of one job dimension, the others being 1, and what bounds it.
+
+    Attributes
+    ----------
+    value : int
+        Largest M, K or N that one command may carry (``ArrayConfig.check_job`` accepts it).
+    causes : tuple of str
+        The limits that reject ``value + 1``: ``cmd_m``/``cmd_k``/``cmd_n`` (the ``dim_bits``-wide
+        command port), ``acc_bits`` (the accumulator, ``max_k``), ``param_depth``,
+        ``a_buf_depth``, ``w_buf_depth``, ``acc_depth``.
+    """
+
+    value: int
+    causes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ArrayConfig:
     """One quantized systolic MAC array.
 
@@ -49,15 +66,19 @@ class ArrayConfig:
         Signed activation and weight widths (2..16).
     acc_bits : int
         Signed accumulator width (a_bits + w_bits .. 64). Bounds the largest safe K
-        (``max_k``); a layer beyond it is rejected, never wrapped.
+        (``max_k``); a layer beyond it is rejected, never wrapped. ``max_k`` must be at least
+        ``rows``: a narrower accumulator cannot sum a dot product as long as the array is tall
+        (the weight-stationary mesh maps K onto the rows; the output-stationary one would spend
+        more cycles of every fold on skew than on sums).
     mult_bits : int
         Signed width of the requantization multiplier m0 (8..32), see DESIGN.md.
     out_bits : int
         Signed output width (2..16, at most acc_bits).
     dataflow : {"os", "ws"}
         Output-stationary or weight-stationary.
-    rounding : {"tflite", "single"}
-        Requantization rounding: gemmlowp double rounding or one rounding.
+    rounding : {"tflite", "single", "halfup"}
+        Requantization rounding: gemmlowp double rounding (TFLite's reference kernels), one
+        rounding, or double rounding with both steps half up (TFLite's optimized kernels).
     pe_pipeline : int
         Register stages between the multiplier and the accumulator adder in a PE (0..2).
     a_buf_depth, w_buf_depth : int
@@ -68,6 +89,10 @@ class ArrayConfig:
         Output channels per job (per bank) of the parameter memory (power of two).
     acc_depth : int
         Rows per job of the weight-stationary accumulator memory (power of two; unused by "os").
+    psum_depth : int
+        Rows (of ``cols`` accumulators) of the partial-sum memory that carries a job's sums to
+        the next job of a K split (power of two): a job that continues or holds partial sums
+        needs ``ceil(N/cols) * M <= psum_depth`` (docs/PROTOCOL.md, "K split").
     out_fifo_depth : int
         Output FIFO entries (power of two, at least 2 * rows). Absorbs back-pressure.
 
@@ -91,6 +116,7 @@ class ArrayConfig:
     w_buf_depth: int = 1024
     param_depth: int = 256
     acc_depth: int = 256
+    psum_depth: int = 256
     out_fifo_depth: int = 64
 
     def __post_init__(self) -> None:
@@ -119,7 +145,9 @@ class ArrayConfig:
                 f"rounding must be one of {', '.join(ROUNDINGS)}, not {self.rounding!r}"
             )
         _check_int("pe_pipeline", self.pe_pipeline, 0, 2)
-        for name in ("a_buf_depth", "w_buf_depth", "param_depth", "acc_depth", "out_fifo_depth"):
+        for name in (
+            "a_buf_depth", "w_buf_depth", "param_depth", "acc_depth", "psum_depth", "out_fifo_depth"
+        ):
             _check_int(name, getattr(self, name), 2, 1 << 16)
             _check_pow2(name, getattr(self, name))
         if self.a_buf_depth < 16 or self.w_buf_depth < 16:
@@ -133,6 +161,14 @@ class ArrayConfig:
             raise ValueError(
                 f"out_fifo_depth must be at least 2 * rows = {2 * self.rows}, "
                 f"not {self.out_fifo_depth!r}"
+            )
+        if self.max_k < self.rows:
+            need = (self.rows * self.max_product).bit_length() + 1
+            raise ValueError(
+                f"acc_bits={self.acc_bits} leaves max_k={self.max_k} (the longest sum of "
+                f"a{self.a_bits}w{self.w_bits} products that cannot overflow), fewer than "
+                f"rows = {self.rows}: no job could sum a dot product as long as the array is "
+                f"tall; acc_bits must be at least {need}"
             )
 
     # ---- numeric figures -------------------------------------------------------------
@@ -153,7 +189,11 @@ class ArrayConfig:
 
     @property
     def max_k(self) -> int:
-        """Largest K whose product sum cannot overflow acc_bits (golden.max_safe_k, bias 0)."""
+        """Largest K whose product sum cannot overflow acc_bits (golden.max_safe_k, bias 0).
+
+        The one limit on a layer's reduction length: a K beyond one buffer bank is split across
+        jobs (docs/PROTOCOL.md, "K split"), whose partial sums are kept in acc_bits.
+        """
         return max_safe_k(self.a_bits, self.w_bits, self.acc_bits)
 
     @property
@@ -200,36 +240,118 @@ class ArrayConfig:
         """Width of the cmd_m / cmd_k / cmd_n ports."""
         return 16
 
-    def check_job(self, m: int, k: int, n: int) -> None:
-        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md)."""
+    def _job_violations(
+        self, m: int, k: int, n: int, *, split: bool = False
+    ) -> list[tuple[str, str]]:
+        """Every limit an M x K x N job exceeds: ``[(limit name, message), ...]`` in check order.
+
+        The one place where job limits are computed: :meth:`check_job` raises the first,
+        :meth:`job_limits` derives the largest M, K and N from them. ``split``: the job is one of
+        a K split (``acc_cont`` or ``acc_hold`` set), so its ``ceil(N/cols) * M`` partial-sum
+        rows must also fit ``psum_depth``.
+        """
+        out = []
+        top = (1 << self.dim_bits) - 1
         for name, value in (("M", m), ("K", k), ("N", n)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"job {name} must be an integer, not {value!r}")
-            if not 1 <= value < (1 << self.dim_bits):
-                limit = (1 << self.dim_bits) - 1
-                raise ValueError(f"job {name} must be in [1, {limit}], not {value!r}")
+            if not 1 <= value <= top:
+                message = f"job {name} must be in [1, {top}], not {value!r}"
+                out.append((f"cmd_{name.lower()}", message))
         if k > self.max_k:
-            raise ValueError(
+            out.append((
+                "acc_bits",
                 f"job K={k} exceeds max_k={self.max_k} of acc_bits={self.acc_bits} "
-                f"for a_bits={self.a_bits}, w_bits={self.w_bits}"
-            )
+                f"for a_bits={self.a_bits}, w_bits={self.w_bits}",
+            ))
         if n > self.param_depth:
-            raise ValueError(f"job N={n} exceeds param_depth={self.param_depth}")
+            out.append(("param_depth", f"job N={n} exceeds param_depth={self.param_depth}"))
         w_words = -(-n // self.cols) * k
         if w_words > self.w_buf_depth:
-            raise ValueError(
-                f"job needs ceil(N/cols)*K={w_words} weight words > w_buf_depth={self.w_buf_depth}"
-            )
+            out.append((
+                "w_buf_depth",
+                f"job needs ceil(N/cols)*K={w_words} weight words > w_buf_depth={self.w_buf_depth}",
+            ))
         if self.dataflow == "os":
             a_words = -(-m // self.rows) * k
         else:
             a_words = -(-k // self.rows) * m
             if m > self.acc_depth:
-                raise ValueError(f"job M={m} exceeds acc_depth={self.acc_depth}")
+                out.append(("acc_depth", f"job M={m} exceeds acc_depth={self.acc_depth}"))
         if a_words > self.a_buf_depth:
+            out.append((
+                "a_buf_depth",
+                f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}",
+            ))
+        psum_rows = -(-n // self.cols) * m
+        if split and psum_rows > self.psum_depth:
+            out.append((
+                "psum_depth",
+                f"split job needs ceil(N/cols)*M={psum_rows} partial-sum rows > "
+                f"psum_depth={self.psum_depth}",
+            ))
+        return out
+
+    def check_job(self, m: int, k: int, n: int, *, split: bool = False) -> None:
+        """Raise ValueError naming the first limit an M x K x N job exceeds (docs/PROTOCOL.md).
+
+        ``split``: the job is one of a K split (its partial sums must fit ``psum_depth``).
+        """
+        for name, value in (("M", m), ("K", k), ("N", n)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"job {name} must be an integer, not {value!r}")
+        violations = self._job_violations(m, k, n, split=split)
+        if violations:
+            raise ValueError(violations[0][1])
+
+    def check_k(self, k: int) -> None:
+        """Raise ValueError if a sum over ``k`` products can overflow acc_bits (``k > max_k``).
+
+        This bounds the whole K of an output, over all the jobs of a K split: the one K limit a
+        layer meets.
+        """
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"K must be an integer, not {k!r}")
+        if k > self.max_k:
             raise ValueError(
-                f"job needs {a_words} activation words > a_buf_depth={self.a_buf_depth}"
+                f"K={k} exceeds max_k={self.max_k} of acc_bits={self.acc_bits} "
+                f"for a_bits={self.a_bits}, w_bits={self.w_bits}"
             )
+
+    def job_limits(self) -> dict[str, JobLimit]:
+        """The largest M, K and N of one job (the other two being 1), each with its causes.
+
+        This is what a user of one command meets: e.g. for the defaults K <= 1024, bounded by
+        both buffers, well below ``max_k`` (65793, the accumulator) and the 16-bit ``cmd_k``.
+        A layer's longer K is split across jobs (docs/PROTOCOL.md, "K split") up to ``max_k``.
+
+        Returns
+        -------
+        dict
+            ``{"m": JobLimit, "k": JobLimit, "n": JobLimit}``.
+        """
+        top = (1 << self.dim_bits) - 1
+        limits = {}
+        for dim in ("m", "k", "n"):
+            def job(v: int, dim: str = dim) -> tuple[int, int, int]:
+                return tuple(v if d == dim else 1 for d in "mkn")  # type: ignore[return-value]
+
+            lo, hi = 1, top  # every limit is monotone in each dimension: bisect
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self._job_violations(*job(mid)):
+                    hi = mid - 1
+                else:
+                    lo = mid
+            causes = tuple(name for name, _ in self._job_violations(*job(lo + 1)))
+            limits[dim] = JobLimit(lo, causes)
+        return limits
+
+    @property
+    def max_job_k(self) -> int:
+        """Largest K of one job (M = N = 1): ``job_limits()["k"]`` (banks, max_k, cmd_k).
+
+        A longer K is split across jobs (docs/PROTOCOL.md, "K split"), up to :attr:`max_k`.
+        """
+        return self.job_limits()["k"].value
 
     # ---- identity -------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -2,8 +2,9 @@
 
 The manifest and the header carry the same figures (sizes, widths, latencies, limits, stream
 layouts) so that software, testbenches and reports read them from the generated files instead of
-re-deriving them. :func:`generator_hash` identifies the generator source, so caches of built
-simulations can tell when the hardware description changed.
+re-deriving them. :func:`generator_hash` identifies the generator source (the files emission
+imports, :mod:`hw.sources`), so caches of built simulations can tell when the hardware description
+changed.
 """
 
 from __future__ import annotations
@@ -11,17 +12,26 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import amaranth
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Shape
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
 from hw.config import ArrayConfig
+from hw.psum import PSUM_LATENCY
+from hw.sources import ROOT, import_closure, sources_hash
 from hw.target import Target, check_target
+from hw.top import QmacTop, top_signature
 
 __all__ = [
     "MODULE_NAME",
+    "check_module_name",
+    "generator_sources",
     "generator_hash",
     "generate_verilog",
     "ports",
@@ -30,33 +40,66 @@ __all__ = [
     "write_outputs",
 ]
 
-#: Verilog module name of the generated top level (docs/PROTOCOL.md).
+#: Default Verilog module name of the generated top level (docs/PROTOCOL.md); every submodule's
+#: name starts with it (``qmac_top.engine.mesh``), and so do the header's macros (``QMAC_TOP_``).
 MODULE_NAME = "qmac_top"
 
-_HW_DIR = Path(__file__).resolve().parent
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: Verilog-2005 / SystemVerilog keywords a module may not be named (the common ones).
+_KEYWORDS = frozenset(
+    "always and assign automatic begin buf case casex casez cell class config default defparam "
+    "design disable edge else end endcase endconfig endfunction endgenerate endmodule "
+    "endprimitive endspecify endtable endtask event for force forever fork function generate "
+    "genvar if ifnone incdir include initial inout input instance integer join large liblist "
+    "library localparam logic macromodule medium module nand negedge nmos nor not or output "
+    "parameter pmos posedge primitive pull0 pull1 pulldown pullup real realtime reg release "
+    "repeat scalared signed small specify specparam strong0 strong1 supply0 supply1 table task "
+    "time tran tri tri0 tri1 triand trior trireg unsigned use uwire vectored wait wand weak0 "
+    "weak1 while wire wor xnor xor bit byte int interface package program string struct".split()
+)
 
+
+def check_module_name(name: object) -> str:
+    """``name`` if it can name the top module (and prefix its submodules and macros).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a string; not a plain Verilog identifier (letters, digits, ``_``, not starting with
+        a digit) or a Verilog keyword.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"module name must be a string, not {name!r}")
+    if not _IDENTIFIER.fullmatch(name) or name in _KEYWORDS:
+        raise ValueError(
+            "module name must be a Verilog identifier (a letter or _, then letters, digits "
+            f"or _; not a keyword), not {name!r}"
+        )
+    return name
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("qmac")
     except PackageNotFoundError:  # source tree without installation
         return "0.0.0+src"
 
 
-def generator_hash() -> str:
-    """SHA-256 (hex) of the generator: every ``hw/*.py`` source (sorted) and the Amaranth version.
+def generator_sources(root: Path = ROOT) -> list[Path]:
+    """The source files emission imports (``hw.emit`` and everything it pulls in, transitively).
 
-    Anything that can change the emitted Verilog for a given config changes this hash.
+    ``root`` is the folder holding the packages (default: this source tree).
     """
-    import amaranth
+    return import_closure([__name__], root=root)
 
-    h = hashlib.sha256()
-    h.update(f"amaranth {amaranth.__version__}\n".encode())
-    for path in sorted(_HW_DIR.glob("*.py")):
-        h.update(path.name.encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
+
+def generator_hash(root: Path = ROOT) -> str:
+    """SHA-256 (hex) of the generator: :func:`generator_sources` and the Amaranth version.
+
+    Anything that can change the emitted Verilog for a given config changes this hash; a file
+    that emission does not import (a report parser, say) does not.
+    """
+    h = hashlib.sha256(f"amaranth {amaranth.__version__}\n".encode())
+    h.update(sources_hash([__name__], root=root).encode())
     return h.hexdigest()
 
 
@@ -74,8 +117,6 @@ def _no_zero_meminit():
     with ``tdata``/``tlast`` qualified by ``tvalid``). Verilator starts memories at zero anyway
     (unless ``+verilator+rand+reset``), and ECP5 block RAMs start at zero.
     """
-    from amaranth.back import rtlil
-
     emitter = getattr(rtlil, "ModuleEmitter", None)
     original = getattr(emitter, "emit_memory", None)
     if original is None:  # another Amaranth version: leave its back end alone
@@ -99,12 +140,6 @@ def _check_config(config: object) -> ArrayConfig:
     return config
 
 
-def _top(config: ArrayConfig) -> wiring.Component:
-    from hw.top import QmacTop
-
-    return QmacTop(config)
-
-
 def generate_verilog(
     config: ArrayConfig,
     component: wiring.Component | None = None,
@@ -123,7 +158,9 @@ def generate_verilog(
     component : wiring.Component, optional
         What to convert instead of ``QmacTop(config)`` (its signature gives the ports).
     name : str
-        Verilog module name.
+        Verilog module name (:func:`check_module_name`); Amaranth names every submodule
+        ``name.<path>`` (``name.engine.mesh.pe_0_0``), so two arrays of different names can be
+        instantiated in one design.
     emit_src : bool
         Keep Amaranth's ``src`` attributes (absolute source paths; off for reproducible output).
     zero_init : bool
@@ -148,12 +185,11 @@ def generate_verilog(
     ValueError
         If ``target`` is not a known target.
     """
-    from amaranth.back import verilog
-
     _check_config(config)
+    check_module_name(name)
     platform = check_target(target)
     if component is None:
-        component = _top(config)
+        component = QmacTop(config)
     elif not isinstance(component, wiring.Component):
         raise TypeError(f"component must be a wiring.Component, not {component!r}")
     with contextlib.nullcontext() if zero_init else _no_zero_meminit():
@@ -177,8 +213,6 @@ def ports(config: ArrayConfig, component: wiring.Component | None = None) -> lis
     """
     _check_config(config)
     if component is None:
-        from hw.top import top_signature
-
         signature = top_signature(config)
     else:
         signature = component.signature
@@ -202,24 +236,20 @@ def ports(config: ArrayConfig, component: wiring.Component | None = None) -> lis
 def _latencies(config: ArrayConfig) -> dict[str, int]:
     """Pipeline figures in cycles, read from the components' own properties.
 
-    ``requant`` (``Requant.latency``), ``top_start`` / ``top_output`` (QmacTop's ``start_latency``:
-    last parameter beat to engine start; ``output_latency``: engine result row to its output beat)
-    and ``engine_*`` (the dataflow engine's latency properties).
+    ``requant`` (``Requant.latency``), ``psum`` (``PartialSums.latency``), ``top_start`` /
+    ``top_output`` (QmacTop's ``start_latency``: last parameter beat to engine start;
+    ``output_latency``: engine result row to its output beat) and ``engine_<name>`` (the dataflow
+    engine's ``latencies``).
     """
-    if config.dataflow == "os":
-        from hw.engine_os import OSEngine as Engine
-    else:
-        from hw.engine_ws import WSEngine as Engine
-    figures = {"requant": config.requant_latency}
-    top, engine = _top(config), Engine(config)
-    for obj, prefix, props in (
-        (top, "top", ("start_latency", "output_latency")),
-        (engine, "engine", ("out_latency", "preload_cycles", "row_latency", "result_latency")),
-    ):
-        obj._MustUse__silence = True  # built only to read latency properties
-        for prop in props:
-            if hasattr(obj, prop):
-                figures[f"{prefix}_{prop.removesuffix('_latency')}"] = int(getattr(obj, prop))
+    top = QmacTop(config)
+    top._MustUse__silence = True  # built only to read latency properties
+    figures = {
+        "requant": config.requant_latency,
+        "psum": PSUM_LATENCY,
+        "top_start": top.start_latency,
+        "top_output": top.output_latency,
+    }
+    figures.update({f"engine_{k}": int(v) for k, v in top.engine.latencies.items()})
     return figures
 
 
@@ -240,30 +270,43 @@ def _streams(config: ArrayConfig) -> dict[str, dict]:
     }
 
 
-def _job_limits(config: ArrayConfig) -> dict[str, int]:
-    top = (1 << config.dim_bits) - 1
-    limits = {
-        "max_m": min(top, config.acc_depth) if config.dataflow == "ws" else top,
-        "max_k": min(top, config.max_k),
-        "max_n": min(top, config.param_depth),
-        "a_buf_words": config.a_buf_depth,
-        "w_buf_words": config.w_buf_depth,
-        "jobs_in_flight": 2,
-    }
-    return limits
+def _job_limits(config: ArrayConfig) -> dict:
+    """What one command may carry and why (``ArrayConfig.job_limits``), the K of a whole layer.
+
+    ``max_m``/``max_k``/``max_n``: the largest dimension of one job (the others being 1), with
+    ``limited_by`` the limits that bind each; ``max_layer_k``: the K of one output over all the
+    jobs of a K split (docs/PROTOCOL.md, "K split"), bounded by acc_bits (``max_k``);
+    ``psum_rows``: the ``ceil(N/cols) * M`` a job of a K split may hold on chip.
+    """
+    limits = config.job_limits()
+    out: dict = {f"max_{dim}": lim.value for dim, lim in limits.items()}
+    out["limited_by"] = {dim: list(lim.causes) for dim, lim in limits.items()}
+    out.update(
+        max_layer_k=config.max_k,
+        psum_rows=config.psum_depth,
+        a_buf_words=config.a_buf_depth,
+        w_buf_words=config.w_buf_depth,
+        jobs_in_flight=2,
+    )
+    return out
 
 
-def manifest(config: ArrayConfig, component: wiring.Component | None = None) -> dict:
+def manifest(
+    config: ArrayConfig, component: wiring.Component | None = None, *, name: str = MODULE_NAME
+) -> dict:
     """Everything a user of the emitted module needs to know, as a JSON-serializable dict.
 
-    Keys: ``module``, ``qmac_version``, ``generator_hash``, ``config`` (all ArrayConfig fields),
-    ``config_name``, ``config_digest``, ``ports`` (see :func:`ports`), ``latencies`` (cycles),
-    ``derived`` (``max_k``, ``peak_macs_per_cycle``, widths), ``streams`` (tdata widths and
-    layouts), ``job_limits``.
+    Keys: ``module`` (``name``), ``qmac_version``, ``generator_hash``, ``config`` (all
+    ArrayConfig fields), ``config_name``, ``config_digest``, ``ports`` (see :func:`ports`),
+    ``latencies`` (cycles), ``derived`` (``acc_max_k``: the longest K the accumulator sums
+    without overflow; ``peak_macs_per_cycle``, widths), ``streams`` (tdata widths and layouts),
+    ``job_limits`` (``max_m``/``max_k``/``max_n``: the largest dimension of one command, the
+    others being 1, from ``ArrayConfig.job_limits``; ``limited_by``: the limits that bind each).
     """
     _check_config(config)
+    check_module_name(name)
     return {
-        "module": MODULE_NAME,
+        "module": name,
         "qmac_version": _version(),
         "generator_hash": generator_hash(),
         "config": config.to_dict(),
@@ -272,7 +315,7 @@ def manifest(config: ArrayConfig, component: wiring.Component | None = None) -> 
         "ports": ports(config, component),
         "latencies": _latencies(config),
         "derived": {
-            "max_k": config.max_k,
+            "acc_max_k": config.max_k,
             "peak_macs_per_cycle": config.peak_macs_per_cycle,
             "diff_bits": config.diff_bits,
             "product_bits": config.product_bits,
@@ -293,16 +336,21 @@ def _c_value(value: int | str | bool) -> str:
 
 
 def c_header(config: ArrayConfig, info: dict | None = None) -> str:
-    """C header with the manifest's figures as ``#define QMAC_*`` constants and an include guard.
+    """C header with the manifest's figures as ``#define <MODULE>_*`` constants and a guard.
+
+    The prefix is the module name in capitals (``QMAC_TOP_ROWS`` for ``qmac_top``), so headers of
+    two arrays of different names can be included together.
 
     Parameters
     ----------
     config : ArrayConfig
     info : dict, optional
-        A :func:`manifest` of ``config`` (computed when omitted).
+        A :func:`manifest` of ``config`` (computed when omitted); its ``module`` names the prefix.
     """
     _check_config(config)
     info = manifest(config) if info is None else info
+    module = info["module"]
+    prefix = module.upper() + "_"
     defines: list[tuple[str, int | str]] = [("VERSION", info["qmac_version"]),
                                             ("GENERATOR_HASH", info["generator_hash"][:12]),
                                             ("CONFIG_DIGEST", config.digest)]
@@ -322,30 +370,51 @@ def c_header(config: ArrayConfig, info: dict | None = None) -> str:
     for field, (lo, hi) in info["streams"]["param"]["fields"].items():
         defines.append((f"PARAM_{field.upper()}_LSB", lo))
         defines.append((f"PARAM_{field.upper()}_BITS", hi - lo))
-    defines += [(f"JOB_{key.upper()}", value) for key, value in info["job_limits"].items()]
+    limits = info["job_limits"]
+    comments: dict[str, str] = {}
+    for key, value in limits.items():
+        if isinstance(value, int):
+            defines.append((f"JOB_{key.upper()}", value))
+    for dim, causes in limits["limited_by"].items():
+        comments[f"JOB_MAX_{dim.upper()}"] = f"limited by {', '.join(causes)}"
 
-    guard = f"{MODULE_NAME.upper()}_H"
+    guard = f"{prefix}H"
     lines = [
-        f"/* {MODULE_NAME}.h: generated by qmac {info['qmac_version']} for {config.name}. "
+        f"/* {module}.h: generated by qmac {info['qmac_version']} for {config.name}. "
         "Do not edit. */",
         f"#ifndef {guard}",
         f"#define {guard}",
         "",
     ]
-    width = max(len(name) for name, _ in defines) + len("QMAC_") + 1
+    width = max(len(name) for name, _ in defines) + len(prefix) + 1
     for name, value in defines:
-        lines.append(f"#define {'QMAC_' + name:<{width}}{_c_value(value)}")
+        line = f"#define {prefix + name:<{width}}{_c_value(value)}"
+        if name in comments:
+            line += f"  /* {comments[name]} */"
+        lines.append(line)
     lines += ["", f"#endif /* {guard} */", ""]
     return "\n".join(lines)
 
 
 def write_outputs(
-    config: ArrayConfig, outdir: str | Path, *, target: str | Target = "generic"
+    config: ArrayConfig,
+    outdir: str | Path,
+    *,
+    name: str = MODULE_NAME,
+    target: str | Target = "generic",
 ) -> dict[str, Path]:
-    """Write ``qmac_top.v``, ``qmac_top.json`` and ``qmac_top.h`` into ``outdir`` (made if needed).
+    """Write ``<name>.v``, ``<name>.json`` and ``<name>.h`` into ``outdir`` (made if needed).
 
-    ``target`` selects the Verilog's implementation (see :func:`generate_verilog`); the manifest
-    and header describe the interface, which is the same for every target.
+    Parameters
+    ----------
+    config : ArrayConfig
+    outdir : path
+        A directory (created with its parents when missing).
+    name : str
+        Module name (:func:`check_module_name`), prefix of every submodule and header macro.
+    target : {"generic", "ecp5"} or Target
+        The Verilog's implementation (see :func:`generate_verilog`); the manifest and header
+        describe the interface, which is the same for every target.
 
     Returns
     -------
@@ -353,19 +422,22 @@ def write_outputs(
         ``{"verilog": Path, "manifest": Path, "header": Path}``.
     """
     _check_config(config)
+    check_module_name(name)
     check_target(target)
+    if str(outdir) == "":
+        raise ValueError("outdir must name a directory, not ''")
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise ValueError(f"outdir must be a directory, not the file {str(outdir)!r}")
     outdir.mkdir(parents=True, exist_ok=True)
-    component = _top(config)
-    info = manifest(config, component)  # ports from the same component that is converted
+    component = QmacTop(config)
+    info = manifest(config, component, name=name)  # ports from the component that is converted
     paths = {
-        "verilog": outdir / f"{MODULE_NAME}.v",
-        "manifest": outdir / f"{MODULE_NAME}.json",
-        "header": outdir / f"{MODULE_NAME}.h",
+        "verilog": outdir / f"{name}.v",
+        "manifest": outdir / f"{name}.json",
+        "header": outdir / f"{name}.h",
     }
-    paths["verilog"].write_text(generate_verilog(config, component, target=target))
+    paths["verilog"].write_text(generate_verilog(config, component, name=name, target=target))
     paths["manifest"].write_text(json.dumps(info, indent=2) + "\n")
     paths["header"].write_text(c_header(config, info))
     return paths

@@ -1,4 +1,10 @@
-"""The signature shared by the dataflow engines (docs/ENGINE.md has the timing of each member)."""
+"""The interface shared by the dataflow engines: their signature and the figures the top plans with.
+
+docs/ENGINE.md has the timing of each member. :class:`Engine` is the base of ``OSEngine``
+(``hw/engine_os.py``) and ``WSEngine`` (``hw/engine_ws.py``): QmacTop reads only what is declared
+here (``sequential_reads``, ``stream_start_penalty``, ``job_cycles``, ``latencies``), never an
+attribute one engine happens to have.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,16 @@ from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 
-__all__ = ["engine_signature"]
+__all__ = ["Engine", "engine_signature", "job_members", "JOB_FIELDS"]
+
+#: The job fields an engine (and its fold sequencer) takes with ``start``.
+JOB_FIELDS = ("m", "k", "n", "x_zp", "bank")
 
 
-def engine_signature(config: ArrayConfig) -> wiring.Signature:
-    """Ports of an ``OSEngine`` / ``WSEngine`` for ``config`` (directions as seen by the engine)."""
+def job_members(config: ArrayConfig) -> dict:
+    """``start``, ``idle`` and the ``job_*`` inputs of an engine or a fold sequencer."""
     dim = config.dim_bits
-    return wiring.Signature({
+    return {
         "start": In(1),
         "idle": Out(1),
         "job_m": In(dim),
@@ -22,6 +31,13 @@ def engine_signature(config: ArrayConfig) -> wiring.Signature:
         "job_n": In(dim),
         "job_x_zp": In(signed(config.a_bits)),
         "job_bank": In(1),
+    }
+
+
+def engine_signature(config: ArrayConfig) -> wiring.Signature:
+    """Ports of an ``OSEngine`` / ``WSEngine`` for ``config`` (directions as seen by the engine)."""
+    return wiring.Signature({
+        **job_members(config),
         "a_addr": Out(range(2 * config.a_buf_depth)),
         "a_en": Out(1),
         "a_data": In(config.rows * config.a_bits),
@@ -31,8 +47,83 @@ def engine_signature(config: ArrayConfig) -> wiring.Signature:
         "released": Out(1),
         "res_valid": Out(1),
         "res_acc": Out(data.ArrayLayout(signed(config.acc_bits), config.cols)),
-        "res_nb": Out(dim),
+        "res_nb": Out(config.dim_bits),
         "res_bank": Out(1),
         "res_last": Out(1),
         "res_lanes": Out(config.cols),
     })
+
+
+class Engine(wiring.Component):
+    """Base of the dataflow engines: the config check, :func:`engine_signature`, and the figures.
+
+    Parameters
+    ----------
+    config : ArrayConfig
+
+    Members
+    -------
+    See docs/ENGINE.md (``engine_signature(config)``).
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not an ArrayConfig.
+    ValueError
+        If the engine cannot serve ``config`` (:meth:`_check_config`).
+    """
+
+    #: Within a job, each buffer read index is at most the previous one + 1 (it may jump back).
+    #: QmacTop relies on it to register its "word already loaded" check a cycle ahead.
+    sequential_reads: bool = False
+
+    def __init__(self, config: ArrayConfig) -> None:
+        self._MustUse__silence = True  # a rejected instance is not an unused design
+        if not isinstance(config, ArrayConfig):
+            raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+        self._check_config(config)
+        self._MustUse__silence = False
+        self._config = config
+        super().__init__(engine_signature(config))
+
+    def _check_config(self, config: ArrayConfig) -> None:
+        """Raise ValueError if this engine cannot serve ``config`` (default: any config)."""
+
+    @property
+    def config(self) -> ArrayConfig:
+        return self._config
+
+    @property
+    def stream_start_penalty(self) -> int:
+        """Extra cycles of a job started while its a/w words are still arriving (default 0)."""
+        return 0
+
+    @property
+    def result_latency(self) -> int:
+        """Cycles from reading the last word a result row depends on to that row on ``res_*``."""
+        raise NotImplementedError
+
+    def fold_period(self, m: int, k: int) -> int:
+        """Cycles between the starts of consecutive folds of a job with these M and K."""
+        raise NotImplementedError
+
+    def job_cycles(self, m: int, k: int, n: int) -> int:
+        """Enabled cycles from ``start`` to the last result row of a lone job, both included."""
+        raise NotImplementedError
+
+    @property
+    def latencies(self) -> dict[str, int]:
+        """The engine's named pipeline figures in cycles (for the manifest and C header)."""
+        raise NotImplementedError
+
+    def _connect_job(self, m, seq) -> None:
+        """Pass ``start`` and the ``job_*`` inputs to the fold sequencer ``seq``; its ``idle``,
+        ``released`` and read ports are the engine's."""
+        m.d.comb += [getattr(seq, f"job_{f}").eq(getattr(self, f"job_{f}")) for f in JOB_FIELDS]
+        m.d.comb += [
+            seq.start.eq(self.start),
+            self.idle.eq(seq.idle),
+            self.released.eq(seq.released),
+            self.a_addr.eq(seq.a_addr),
+            self.w_addr.eq(seq.w_addr),
+        ]

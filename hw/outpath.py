@@ -21,7 +21,9 @@ cycles the engine does not advance), so nothing is lost or duplicated.
 Bookkeeping. ``release`` pulses when a job's last row enters the requantizers (which register the
 slot's zero point and clamp bounds with each row), so the top may free the job's slot; ``done``
 pulses when the job's last beat is accepted on ``out_*``; ``pending`` is high while a released
-job has not delivered its last beat.
+job has not delivered its last beat. A *void* row (``res_void``, the last row of a job that holds
+its sums for a K split, hw/psum.py) only releases its job: it is not requantized, makes no beat
+and leaves nothing pending, and passing through the same stages keeps the releases in job order.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def outpath_signature(config: ArrayConfig, param_words: int) -> wiring.Signature
             "res_bank": In(1),
             "res_last": In(1),
             "res_lanes": In(cols),
+            "res_void": In(1),
             "p_addr": Out(range(2 * param_words)),
             "p_en": Out(1),
             "p_data": In(cols * param_bits),
@@ -101,6 +104,8 @@ class OutPath(wiring.Component):
     res_valid, res_acc, res_nb, res_bank, res_last, res_lanes : In
         A result row as the engine gives it (docs/ENGINE.md); taken when ``run & res_valid``.
         ``res_acc`` is ArrayLayout(signed(acc_bits), cols), without bias.
+    res_void : In(1)
+        The row (a job's last) only releases its job: no output, nothing pending.
     p_addr, p_en : Out; p_data : In(cols * param_bits)
         Parameter memory read port; lane j of a word is channel ``nb * cols + j``:
         bias ``[0, acc_bits)``, m0 ``[acc_bits, +mult_bits)``, shift above.
@@ -168,10 +173,10 @@ class OutPath(wiring.Component):
             self.p_en.eq(run),
         ]
         p_word = Signal.like(self.p_data)
-        r1_valid, r1_last, r1_bank = Signal(), Signal(), Signal()
+        r1_valid, r1_last, r1_bank, r1_void = Signal(), Signal(), Signal(), Signal()
         r1_lanes = Signal(cols)
         r1_acc = Signal.like(self.res_acc)
-        r_valid, r_last, r_bank = Signal(), Signal(), Signal()
+        r_valid, r_last, r_bank, r_void = Signal(), Signal(), Signal(), Signal()
         r_lanes = Signal(cols)
         r_acc = Signal.like(self.res_acc)
         with m.If(run):
@@ -181,12 +186,14 @@ class OutPath(wiring.Component):
                 r1_bank.eq(self.res_bank),
                 r1_lanes.eq(self.res_lanes),
                 r1_acc.eq(self.res_acc),
+                r1_void.eq(self.res_void),
                 p_word.eq(self.p_data),
                 r_valid.eq(r1_valid),
                 r_last.eq(r1_last),
                 r_bank.eq(r1_bank),
                 r_lanes.eq(r1_lanes),
                 r_acc.eq(r1_acc),
+                r_void.eq(r1_void),
             ]
         m.d.comb += self.job_bank.eq(r_bank)
 
@@ -198,7 +205,7 @@ class OutPath(wiring.Component):
             m.submodules[f"requant_{j}"] = EnableInserter(run)(rq)
             word = p_word[j * param_bits : (j + 1) * param_bits]
             m.d.comb += [
-                rq.i_valid.eq(r_valid),
+                rq.i_valid.eq(r_valid & ~r_void),
                 rq.i_acc.eq(r_acc[j]),
                 rq.i_bias.eq(word[: cfg.acc_bits].as_signed()),
                 rq.i_m0.eq(word[cfg.acc_bits : cfg.acc_bits + cfg.mult_bits].as_signed()),
@@ -260,13 +267,15 @@ class OutPath(wiring.Component):
         # from ``out_tready``); ``pending`` subtracts it at once.
         count = Signal(range(self._fifo_depth + 64))
         done_r = Signal()
+        owes = Signal()  # a released job with output beats
         m.d.comb += [
             self.release.eq(r_valid & r_last & run),
+            owes.eq(self.release & ~r_void),
             self.pending.eq(count != done_r),
         ]
         m.d.sync += done_r.eq(self.done)
-        with m.If(self.release & ~done_r):
+        with m.If(owes & ~done_r):
             m.d.sync += count.eq(count + 1)
-        with m.Elif(~self.release & done_r):
+        with m.Elif(~owes & done_r):
             m.d.sync += count.eq(count - 1)
         return m

@@ -20,9 +20,11 @@ Q31 multiplier is ``m0_B * 2**(32 - B)``) and write ``rshift(v, a) = floor((v + 
 - ``"tflite"``, ``shift < 0``: the high multiply is ``t = rshift(q, B - 1)`` (a constant shift),
   then RoundingDivideByPOT by ``R = -shift`` (ties away from zero) is ``rshift(t - [t < 0], R)``.
 - ``"single"``: ``(acc * m0 + 2**(30 - shift)) >> (31 - shift)`` is ``rshift(q, B - 1 - shift)``.
+- ``"halfup"``: as ``"tflite"``, but the second rounding is half up: ``rshift(q, B - 1 - shift)``
+  for ``shift >= 0`` and ``rshift(t, -shift)`` for ``shift < 0``.
 
-So one variable rounding shifter serves every case: its operand is ``q`` or ``t - [t < 0]`` and its
-amount is ``B - 1 - shift`` or ``-shift``. (``t - [t < 0]`` is computed in one addition as
+So one variable rounding shifter serves every case: its operand is ``q``, ``t`` or ``t - [t < 0]``
+and its amount is ``B - 1 - shift`` or ``-shift``. (``t - [t < 0]`` is computed in one addition as
 ``(q + c) >> (B - 1)``, ``c = ±2^(B-2)`` by the sign of q; see the comment in the code.) The shifter
 computes ``h = (v << (K + 1)) >> (a + K)`` and ``rshift(v, a) = (h + 1) >> 1`` with
 ``K = max(0, 31 - B)``, exact for every ``a >= -K`` (left shifts included) with only an arithmetic
@@ -218,11 +220,12 @@ class Requant(wiring.Component):
     def elaborate(self, platform) -> Module:
         cfg = self._config
         mult_bits, out_bits = cfg.mult_bits, cfg.out_bits
-        tflite = cfg.rounding == "tflite"
+        double = cfg.rounding in ("tflite", "halfup")  # a high multiply, then a rounding shift
         # Left headroom so that the smallest amount, mult_bits - 1 - 30, becomes a right shift >= 0.
         k = max(0, 31 - mult_bits)
-        # Largest amount + k: "single" reaches mult_bits - 1 + 31, "tflite" mult_bits - 1 or 31.
-        max_amount = (mult_bits + 30 if not tflite else max(mult_bits - 1, 31)) + k
+        # Largest amount + k: "single" reaches mult_bits - 1 + 31, the double roundings
+        # mult_bits - 1 or 31.
+        max_amount = (mult_bits + 30 if not double else max(mult_bits - 1, 31)) + k
         # Saturation width before the zero point: anything beyond lands beyond every clamp bound.
         h_bits = out_bits + 3
         target = target_of(platform)
@@ -241,16 +244,18 @@ class Requant(wiring.Component):
         shift = side["shift"]
         direct_amount = Signal(signed(8))
         m.d.comb += direct_amount.eq(mult_bits - 1 - shift + k)
-        if tflite:
-            # High multiply of a right-shifting channel, t = rshift(q, B - 1), and the ties-away
-            # operand t - [t < 0] in one addition: u = (q + c) >> (B - 1) with c = +2^(B-2) for
-            # q >= 0 and -2^(B-2) for q < 0. The two differ from t - [t < 0] only for
-            # -2^(B-2) <= q < 0, where they give -1 instead of 0, and rshift(-1, R) = rshift(0, R)
-            # = 0 for every R >= 1. The low B - 2 bits of q cannot carry into the result, so the
-            # addition is (q >> (B - 2)) +- 1, then one more bit off.
+        if double:
+            # High multiply of a right-shifting channel, t = rshift(q, B - 1) = (q + 2^(B-2)) >>
+            # (B - 1): the operand of "halfup". For "tflite", the ties-away operand t - [t < 0]
+            # in the same one addition: u = (q + c) >> (B - 1) with c = +2^(B-2) for q >= 0 and
+            # -2^(B-2) for q < 0. The two differ from t - [t < 0] only for -2^(B-2) <= q < 0,
+            # where they give -1 instead of 0, and rshift(-1, R) = rshift(0, R) = 0 for every
+            # R >= 1. The low B - 2 bits of q cannot carry into the result, so the addition is
+            # (q >> (B - 2)) +- 1, then one more bit off.
             top = q[mult_bits - 2:].as_signed()
+            nudge = Mux(q[-1], -1, 1) if cfg.rounding == "tflite" else 1
             high = Signal(signed(len(q) - mult_bits + 2))
-            m.d.comb += high.eq((top + Mux(q[-1], -1, 1)) >> 1)
+            m.d.comb += high.eq((top + nudge) >> 1)
             v = Mux(shift < 0, high, q)
             amount = Mux(shift < 0, k - shift, direct_amount)
         else:

@@ -4,14 +4,16 @@ Ports and job semantics: docs/PROTOCOL.md (the member names below are the Verilo
 
 Structure::
 
-    cmd ──► 2 job slots (slot = bank = job index mod 2)
+    cmd ──► JobSlots (hw/slots.py: 2 slots, slot = bank = job index mod 2)
     s_axis_a/w/param ──► StreamLoader ──► a / w / param memories (2 banks each)
     engine (OSEngine or WSEngine, under EnableInserter(eng_run)) ◄── buffer read ports
-      └─ result rows ──► OutPath (hw/outpath.py): param lookup (2 cycles) ──► cols x Requant
+      └─ result rows ──► PartialSums (hw/psum.py: partial sums of a K split, 3 cycles)
+                         ──► OutPath (hw/outpath.py): param lookup (2 cycles) ──► cols x Requant
                          ──► output FIFO ──► m_axis_out
 
 Job slots. A slot is taken when its command is accepted and freed when the job's last result row
-enters the requantizers (which register the slot's zero point and clamp bounds with each row); from
+enters the requantizers (which register the slot's zero point and clamp bounds with each row; for a
+job that holds its sums, its last row passes there as a void row that only frees the slot); from
 then until its last output beat is accepted the job is only counted as pending (``busy`` stays
 high). So ``cmd_ready`` is low while both slots hold jobs, and back-pressure on ``m_axis_out`` does
 not keep the next job from loading. A loader takes beats for its next slot once that slot's command
@@ -25,60 +27,66 @@ whose buffer read addresses a word not written yet. The rule never lets a hold d
 job's results, so a host may send job ``j + 1``'s activations after receiving job ``j``'s outputs
 (layer by layer).
 
+K split. The jobs of a K split (``acc_cont`` / ``acc_hold``, docs/PROTOCOL.md) are ordinary jobs
+to the loaders and the engine; PartialSums adds each row to the sums the previous job held and
+either holds the result (the job then sends no output) or passes it on to requantization.
+
 Stall. ``run`` is OutPath's registered "the output FIFO has room for the rows in flight" (see
-hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; the parameter lookup and the
-requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles. Stalled
-parts hold their state and the buffer read ports hold their data, so nothing is lost or duplicated.
+hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; PartialSums, the parameter lookup
+and the requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles.
+Stalled parts hold their state and the buffer read ports hold their data, so nothing is lost or
+duplicated.
 
 Latencies (no stalls): a job's engine ``start`` follows its last parameter beat by
 ``start_latency`` (1) cycle when the engine is free; a result row reaches ``m_axis_out``
-``output_latency`` (``2 + Requant.latency + 3``, see hw/outpath.py) cycles after it left the
-engine; so a lone job whose a/w words arrive no later than the engine reads them has its last
-output beat ``start_latency + engine.job_cycles(m, k, n) - 1 + output_latency`` cycles after
-its last parameter beat, plus ``stream_start_penalty`` when its a/w words were still arriving at
-the start.
+``output_latency`` (``3 + 2 + Requant.latency + 3``, see hw/psum.py and hw/outpath.py) cycles
+after it left the engine; so a lone job whose a/w words arrive no later than the engine reads
+them has its last output beat ``start_latency + engine.job_cycles(m, k, n) - 1 +
+output_latency`` cycles after its last parameter beat, plus ``stream_start_penalty`` (the
+engine's) when its a/w words were still arriving at the start.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import EnableInserter, Module, Mux, Signal, signed
+from amaranth.hdl import EnableInserter, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hw.command import command_fields, command_layout
 from hw.config import ArrayConfig
+from hw.engine import Engine
 from hw.engine_os import OSEngine
+from hw.engine_ws import WSEngine
 from hw.loader import StreamLoader
 from hw.outpath import OutPath, outpath_latency
+from hw.psum import PSUM_LATENCY, PartialSums
+from hw.slots import STREAMS, JobSlots
 
-__all__ = ["QmacTop", "top_signature"]
+__all__ = ["QmacTop", "top_signature", "ENGINES"]
+
+#: The engine class of each dataflow.
+ENGINES: dict[str, type[Engine]] = {"os": OSEngine, "ws": WSEngine}
+
+#: Port name prefix of each input stream of :data:`hw.slots.STREAMS`.
+_PORT = {"a": "s_axis_a", "w": "s_axis_w", "p": "s_axis_param"}
 
 
 def top_signature(config: ArrayConfig) -> wiring.Signature:
     """The flat port list of ``qmac_top`` for ``config`` (docs/PROTOCOL.md)."""
-    dim = config.dim_bits
-    members = {
-        "cmd_valid": In(1),
-        "cmd_ready": Out(1),
-        "cmd_m": In(dim),
-        "cmd_k": In(dim),
-        "cmd_n": In(dim),
-        "cmd_x_zp": In(signed(config.a_bits)),
-        "cmd_y_zp": In(signed(config.out_bits)),
-        "cmd_act_min": In(signed(config.out_bits)),
-        "cmd_act_max": In(signed(config.out_bits)),
-    }
-    for name, bits in (
+    members = {"cmd_valid": In(1), "cmd_ready": Out(1)}
+    members.update({f"cmd_{name}": In(f.shape) for name, f in command_layout(config)})
+    for x, bits in (
         ("a", config.a_tdata_bits),
         ("w", config.w_tdata_bits),
-        ("param", config.param_tdata_bits),
+        ("p", config.param_tdata_bits),
     ):
         members.update(
             {
-                f"s_axis_{name}_tdata": In(bits),
-                f"s_axis_{name}_tvalid": In(1),
-                f"s_axis_{name}_tready": Out(1),
-                f"s_axis_{name}_tlast": In(1),
+                f"{_PORT[x]}_tdata": In(bits),
+                f"{_PORT[x]}_tvalid": In(1),
+                f"{_PORT[x]}_tready": Out(1),
+                f"{_PORT[x]}_tlast": In(1),
             }
         )
     members.update(
@@ -98,14 +106,6 @@ def top_signature(config: ArrayConfig) -> wiring.Signature:
 
 def _bits(depth: int) -> int:
     return max(1, (depth - 1).bit_length())
-
-
-def _make_engine(config: ArrayConfig):
-    if config.dataflow == "os":
-        return OSEngine(config)
-    from hw.engine_ws import WSEngine  # written separately; imported only when used
-
-    return WSEngine(config)
 
 
 class QmacTop(wiring.Component):
@@ -129,11 +129,18 @@ class QmacTop(wiring.Component):
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._config = config
+        self._engine = ENGINES[config.dataflow](config)
+        self._engine._MustUse__silence = True  # used when the top is; the top warns if not
         super().__init__(top_signature(config))
 
     @property
     def config(self) -> ArrayConfig:
         return self._config
+
+    @property
+    def engine(self) -> Engine:
+        """The dataflow engine this top instantiates (``ENGINES[config.dataflow]``)."""
+        return self._engine
 
     @property
     def fifo_depth(self) -> int:
@@ -147,18 +154,18 @@ class QmacTop(wiring.Component):
 
     @property
     def stream_start_penalty(self) -> int:
-        """Extra cycles of a job started while its a/w words are still arriving (OS engine: the
-        registered "word loaded" check holds the first read one cycle; 0 for other engines)."""
-        return 1 if self._config.dataflow == "os" else 0
+        """Extra cycles of a job started while its a/w words are still arriving (the engine's)."""
+        return self._engine.stream_start_penalty
 
     @property
     def output_latency(self) -> int:
         """Cycles from a result row on the engine's ``res_*`` to its beat on ``m_axis_out``.
 
-        Parameter lookup (2) + ``Requant.latency`` + output FIFO (2) + registered output
-        stage (1), with room in the FIFO (``hw.outpath.outpath_latency``).
+        Partial sums (3, ``hw.psum.PSUM_LATENCY``) + parameter lookup (2) + ``Requant.latency``
+        + output FIFO (2) + registered output stage (1), with room in the FIFO
+        (``hw.outpath.outpath_latency``).
         """
-        return outpath_latency(self._config)
+        return PSUM_LATENCY + outpath_latency(self._config)
 
     @property
     def param_words(self) -> int:
@@ -167,114 +174,109 @@ class QmacTop(wiring.Component):
         return 1 << _bits(-(-self._config.param_depth // self._config.cols))
 
     def elaborate(self, platform) -> Module:
-        cfg = self._config
-        rows, cols, dim = cfg.rows, cfg.cols, cfg.dim_bits
         m = Module()
-        out = OutPath(cfg, self.param_words, self.fifo_depth)  # output path, wired below
-
-        # ---- job slots --------------------------------------------------------------------
-        fields = {
-            "m": dim,
-            "k": dim,
-            "n": dim,
-            "x_zp": signed(cfg.a_bits),
-            "y_zp": signed(cfg.out_bits),
-            "act_min": signed(cfg.out_bits),
-            "act_max": signed(cfg.out_bits),
-        }
-        slot = [{f: Signal(s, name=f"slot{b}_{f}") for f, s in fields.items()} for b in range(2)]
-        valid = [Signal(name=f"slot{b}_valid") for b in range(2)]
-        loaded = {
-            x: [Signal(name=f"slot{b}_{x}_loaded") for b in range(2)] for x in ("a", "w", "p")
-        }
-        started = [Signal(name=f"slot{b}_started") for b in range(2)]
-        cmd_ptr, eng_ptr, rel_ptr = Signal(), Signal(), Signal()
-
-        cmd_take = Signal()
+        m.submodules.slots = slots = JobSlots(self._config)
+        m.submodules.outpath = out = OutPath(self._config, self.param_words, self.fifo_depth)
         m.d.comb += [
-            self.cmd_ready.eq(~Mux(cmd_ptr, valid[1], valid[0])),
-            cmd_take.eq(self.cmd_valid & self.cmd_ready),
+            slots.cmd_valid.eq(self.cmd_valid),
+            self.cmd_ready.eq(slots.cmd_ready),
+            slots.release.eq(out.release),
             # ``pending``: jobs whose slot is free again but whose last beat is not accepted yet.
-            self.busy.eq(valid[0] | valid[1] | out.pending),
+            self.busy.eq(slots.valid.any() | out.pending),
         ]
-        for b in range(2):
-            with m.If(cmd_take & (cmd_ptr == b)):
-                m.d.sync += [slot[b][f].eq(getattr(self, f"cmd_{f}")) for f in fields]
-        with m.If(cmd_take):
-            m.d.sync += cmd_ptr.eq(~cmd_ptr)
+        fields = command_fields(self._config)
+        m.d.comb += [slots.cmd[name].eq(getattr(self, f"cmd_{name}")) for name in fields]
+        loaders, mems = self._loaders(m, slots)
+        self._engine_feed(m, slots, loaders, mems, out)
+        self._output(m, slots, out, mems["p"])
+        m.d.sync += self.cycle_count.eq(self.cycle_count + 1)
+        return m
 
-        # ---- loaders and memories ------------------------------------------------------------
-        a_bits_idx, w_bits_idx = _bits(cfg.a_buf_depth), _bits(cfg.w_buf_depth)
-        p_bits_idx = _bits(self.param_words)
+    def _memories(self) -> dict[str, Memory]:
+        """The double-banked activation, weight and parameter memories."""
+        cfg = self._config
+        param_bits = cfg.acc_bits + cfg.mult_bits + cfg.shift_bits
+        return {
+            "a": Memory(shape=cfg.rows * cfg.a_bits, depth=2 * cfg.a_buf_depth, init=[]),
+            "w": Memory(shape=cfg.cols * cfg.w_bits, depth=2 * cfg.w_buf_depth, init=[]),
+            "p": Memory(shape=cfg.cols * param_bits, depth=2 * self.param_words, init=[]),
+        }
+
+    def _loaders(self, m: Module, slots: JobSlots) -> tuple[dict, dict]:
+        """Stream loaders writing the memories, each told its slot's geometry; sticky ``error``."""
+        cfg = self._config
         param_bits = cfg.acc_bits + cfg.mult_bits + cfg.shift_bits
         loaders = {
             "a": StreamLoader(
                 tdata_bits=cfg.a_tdata_bits,
-                payload_bits=rows * cfg.a_bits,
-                addr_bits=a_bits_idx,
-                step=rows,
+                payload_bits=cfg.rows * cfg.a_bits,
+                addr_bits=_bits(cfg.a_buf_depth),
+                step=cfg.rows,
             ),
             "w": StreamLoader(
                 tdata_bits=cfg.w_tdata_bits,
-                payload_bits=cols * cfg.w_bits,
-                addr_bits=w_bits_idx,
-                step=cols,
+                payload_bits=cfg.cols * cfg.w_bits,
+                addr_bits=_bits(cfg.w_buf_depth),
+                step=cfg.cols,
             ),
             "p": StreamLoader(
                 tdata_bits=cfg.param_tdata_bits,
                 payload_bits=param_bits,
-                addr_bits=p_bits_idx,
+                addr_bits=_bits(self.param_words),
                 step=1,
-                lanes=cols,
+                lanes=cfg.cols,
             ),
         }
-        a_mem = Memory(shape=rows * cfg.a_bits, depth=2 * cfg.a_buf_depth, init=[])
-        w_mem = Memory(shape=cols * cfg.w_bits, depth=2 * cfg.w_buf_depth, init=[])
-        p_mem = Memory(shape=cols * param_bits, depth=2 * self.param_words, init=[])
-        m.submodules.a_mem, m.submodules.w_mem, m.submodules.p_mem = a_mem, w_mem, p_mem
-        mems = {"a": a_mem, "w": w_mem, "p": p_mem}
-        stream = {"a": "a", "w": "w", "p": "param"}
+        mems = self._memories()
+        for x, mem in mems.items():
+            m.submodules[f"{x}_mem"] = mem
+        # (inner, outer) job dimensions of each stream: ceil(outer / step) * inner beats.
         if cfg.dataflow == "os":
             geometry = {"a": ("k", "m"), "w": ("k", "n"), "p": ("n", None)}
         else:
             geometry = {"a": ("m", "k"), "w": ("k", "n"), "p": ("n", None)}
         error = Signal()
-        for x, ld in loaders.items():
+        for x in STREAMS:
+            ld, port = loaders[x], _PORT[x]
             m.submodules[f"{x}_loader"] = ld
-            s = stream[x]
             m.d.comb += [
-                ld.tdata.eq(getattr(self, f"s_axis_{s}_tdata")),
-                ld.tvalid.eq(getattr(self, f"s_axis_{s}_tvalid")),
-                ld.tlast.eq(getattr(self, f"s_axis_{s}_tlast")),
-                getattr(self, f"s_axis_{s}_tready").eq(ld.tready),
+                ld.tdata.eq(getattr(self, f"{port}_tdata")),
+                ld.tvalid.eq(getattr(self, f"{port}_tvalid")),
+                ld.tlast.eq(getattr(self, f"{port}_tlast")),
+                getattr(self, f"{port}_tready").eq(ld.tready),
             ]
             inner, outer = geometry[x]
-            flags = loaded[x]
+            loaded = getattr(slots, f"{x}_loaded")
+            slot = slots.slot
             m.d.comb += [
-                ld.go.eq(Mux(ld.bank, valid[1] & ~flags[1], valid[0] & ~flags[0])),
+                ld.go.eq(Mux(ld.bank, slots.valid[1] & ~loaded[1], slots.valid[0] & ~loaded[0])),
                 ld.inner.eq(Mux(ld.bank, slot[1][inner], slot[0][inner])),
                 ld.outer.eq(1 if outer is None else Mux(ld.bank, slot[1][outer], slot[0][outer])),
+                getattr(slots, f"{x}_done").eq(ld.loaded),
+                getattr(slots, f"{x}_bank").eq(ld.bank),
             ]
             wr = mems[x].write_port(granularity=param_bits) if x == "p" else mems[x].write_port()
             m.d.comb += [wr.addr.eq(ld.w_addr), wr.data.eq(ld.w_data)]
-            m.d.comb += wr.en.eq(ld.w_lanes & ld.w_en.replicate(cols) if x == "p" else ld.w_en)
-            for b in range(2):
-                with m.If(ld.loaded & (ld.bank == b)):
-                    m.d.sync += flags[b].eq(1)
+            m.d.comb += wr.en.eq(ld.w_lanes & ld.w_en.replicate(cfg.cols) if x == "p" else ld.w_en)
             with m.If(ld.error):
                 m.d.sync += error.eq(1)
         m.d.comb += self.error.eq(error)
+        return loaders, mems
 
-        # ---- engine -------------------------------------------------------------------------
-        # The engine runs when the output path can take its rows (``run``) and the buffer words it
-        # addresses this cycle have been written (``hold`` low), so a job may start as soon as its
-        # parameters are in and compute while its a/w words still stream in. It does so only when
-        # no earlier job is left in the engine: a hold then never delays earlier results (a host
-        # may send job j+1's activations only after it received job j's outputs).
-        run, eng_run, hold = Signal(), Signal(), Signal()
-        engine = _make_engine(cfg)
+    def _engine_feed(self, m: Module, slots: JobSlots, loaders: dict, mems: dict, out) -> None:
+        """The engine under ``EnableInserter(eng_run)``, its buffer reads, ``hold`` and ``start``.
+
+        The engine runs when the output path can take its rows (``run``) and the buffer words it
+        addresses this cycle have been written (``hold`` low), so a job may start as soon as its
+        parameters are in and compute while its a/w words still stream in. It does so only when
+        no earlier job is left in the engine: a hold then never delays earlier results (a host
+        may send job j+1's activations only after it received job j's outputs).
+        """
+        cfg = self._config
+        engine = self._engine
+        eng_run, hold = Signal(), Signal()
         m.submodules.engine = EnableInserter(eng_run)(engine)
-        a_rd, w_rd = a_mem.read_port(), w_mem.read_port()
+        a_rd, w_rd = mems["a"].read_port(), mems["w"].read_port()
         m.d.comb += [
             a_rd.addr.eq(engine.a_addr),
             a_rd.en.eq(engine.a_en & eng_run),
@@ -283,13 +285,15 @@ class QmacTop(wiring.Component):
             w_rd.en.eq(engine.w_en & eng_run),
             engine.w_data.eq(w_rd.data),
         ]
+        idx_bits = {"a": _bits(cfg.a_buf_depth), "w": _bits(cfg.w_buf_depth)}
 
-        def written(x: str, addr, idx_bits: int, ahead: int = 0):
-            ld, bank, idx = loaders[x], addr[idx_bits], addr[:idx_bits]
-            done = Mux(bank, loaded[x][1], loaded[x][0])
-            return done | ((ld.bank == bank) & (idx + ahead < ld.w_addr[:idx_bits]))
+        def written(x: str, addr, ahead: int = 0):
+            ld, n = loaders[x], idx_bits[x]
+            bank, idx = addr[n], addr[:n]
+            done = Mux(bank, getattr(slots, f"{x}_loaded")[1], getattr(slots, f"{x}_loaded")[0])
+            return done | ((ld.bank == bank) & (idx + ahead < ld.w_addr[:n]))
 
-        if getattr(engine, "sequential_reads", False):
+        if engine.sequential_reads:
             # The engine's read index grows by at most 1 per enabled cycle within a job (it may
             # jump back), so "index + 1 written" now means "next index written" next cycle: the
             # check is registered, keeping the comparators off the path into every enable.
@@ -298,66 +302,82 @@ class QmacTop(wiring.Component):
             new_bank = engine.job_bank
             with m.If(engine.start & eng_run):
                 m.d.sync += [
-                    a_ok.eq(Mux(new_bank, loaded["a"][1], loaded["a"][0])),
-                    w_ok.eq(Mux(new_bank, loaded["w"][1], loaded["w"][0])),
+                    a_ok.eq(Mux(new_bank, slots.a_loaded[1], slots.a_loaded[0])),
+                    w_ok.eq(Mux(new_bank, slots.w_loaded[1], slots.w_loaded[0])),
                 ]
             with m.Else():
                 m.d.sync += [
-                    a_ok.eq(written("a", engine.a_addr, a_bits_idx, ahead=1)),
-                    w_ok.eq(written("w", engine.w_addr, w_bits_idx, ahead=1)),
+                    a_ok.eq(written("a", engine.a_addr, ahead=1)),
+                    w_ok.eq(written("w", engine.w_addr, ahead=1)),
                 ]
         else:
-            a_ok = written("a", engine.a_addr, a_bits_idx)
-            w_ok = written("w", engine.w_addr, w_bits_idx)
+            a_ok = written("a", engine.a_addr)
+            w_ok = written("w", engine.w_addr)
         m.d.comb += [
             hold.eq((engine.a_en & ~a_ok) | (engine.w_en & ~w_ok)),
-            eng_run.eq(run & ~hold),
+            eng_run.eq(out.run & ~hold),
         ]
         # Jobs started in the engine whose last result row has not left it yet (0..2).
         in_engine = Signal(range(3))
         ready = [
-            valid[b]
-            & loaded["p"][b]
-            & ~started[b]
-            & ((loaded["a"][b] & loaded["w"][b]) | (in_engine == 0))
+            slots.valid[b]
+            & slots.p_loaded[b]
+            & ~slots.started[b]
+            & ((slots.a_loaded[b] & slots.w_loaded[b]) | (in_engine == 0))
             for b in range(2)
         ]
+        ptr, slot = slots.eng_ptr, slots.slot
         m.d.comb += [
-            engine.start.eq(Mux(eng_ptr, ready[1], ready[0]) & engine.idle),
-            engine.job_bank.eq(eng_ptr),
+            engine.start.eq(Mux(ptr, ready[1], ready[0]) & engine.idle),
+            engine.job_bank.eq(ptr),
         ]
         for f in ("m", "k", "n", "x_zp"):
-            m.d.comb += getattr(engine, f"job_{f}").eq(Mux(eng_ptr, slot[1][f], slot[0][f]))
-        started_now = Signal()
-        finished_now = Signal()
+            m.d.comb += getattr(engine, f"job_{f}").eq(Mux(ptr, slot[1][f], slot[0][f]))
+        started_now, finished_now = Signal(), Signal()
         m.d.comb += [
             started_now.eq(engine.start & eng_run),
             finished_now.eq(engine.res_valid & engine.res_last & eng_run),
+            slots.start.eq(started_now),
         ]
-        with m.If(started_now):
-            m.d.sync += eng_ptr.eq(~eng_ptr)
-            for b in range(2):
-                with m.If(eng_ptr == b):
-                    m.d.sync += started[b].eq(1)
         with m.If(started_now & ~finished_now):
             m.d.sync += in_engine.eq(in_engine + 1)
         with m.Elif(~started_now & finished_now):
             m.d.sync += in_engine.eq(in_engine - 1)
-
-        # ---- output path (hw/outpath.py) -------------------------------------------------------
-        m.submodules.outpath = out
-        p_rd = p_mem.read_port()
+        # Rows reach the partial sums (and the output path) only on cycles the engine advances.
+        psum = PartialSums(cfg)
+        m.submodules.psum = EnableInserter(out.run)(psum)
+        bank = engine.res_bank
         m.d.comb += [
-            run.eq(out.run),
+            psum.i_valid.eq(engine.res_valid & ~hold),
+            psum.i_acc.eq(engine.res_acc),
+            psum.i_nb.eq(engine.res_nb),
+            psum.i_bank.eq(bank),
+            psum.i_last.eq(engine.res_last),
+            psum.i_lanes.eq(engine.res_lanes),
+            psum.i_cont.eq(Mux(bank, slot[1].acc_cont, slot[0].acc_cont)),
+            psum.i_hold.eq(Mux(bank, slot[1].acc_hold, slot[0].acc_hold)),
+            out.res_valid.eq(psum.o_valid),
+            out.res_acc.eq(psum.o_acc),
+            out.res_nb.eq(psum.o_nb),
+            out.res_bank.eq(psum.o_bank),
+            out.res_last.eq(psum.o_last),
+            out.res_lanes.eq(psum.o_lanes),
+            out.res_void.eq(psum.o_void),
+        ]
+
+    def _output(self, m: Module, slots: JobSlots, out: OutPath, p_mem: Memory) -> None:
+        """The output path's parameter reads, its job fields, and the output stream ports.
+
+        A job's slot (command fields, parameter bank) is free once its last row has entered the
+        requantizers, which register everything they need from it (``out.release``); the job then
+        counts as pending until its last output beat is accepted (``done``).
+        """
+        p_rd = p_mem.read_port()
+        slot = slots.slot
+        m.d.comb += [
             p_rd.addr.eq(out.p_addr),
             p_rd.en.eq(out.p_en),
             out.p_data.eq(p_rd.data),
-            out.res_valid.eq(engine.res_valid & ~hold),
-            out.res_acc.eq(engine.res_acc),
-            out.res_nb.eq(engine.res_nb),
-            out.res_bank.eq(engine.res_bank),
-            out.res_last.eq(engine.res_last),
-            out.res_lanes.eq(engine.res_lanes),
             self.m_axis_out_tdata.eq(out.out_tdata),
             self.m_axis_out_tvalid.eq(out.out_tvalid),
             self.m_axis_out_tlast.eq(out.out_tlast),
@@ -366,20 +386,3 @@ class QmacTop(wiring.Component):
         ]
         for f in ("y_zp", "act_min", "act_max"):
             m.d.comb += getattr(out, f"job_{f}").eq(Mux(out.job_bank, slot[1][f], slot[0][f]))
-
-        # ---- slot release ----------------------------------------------------------------------
-        # A job's slot (command fields, parameter bank) is free once its last row has entered the
-        # requantizers, which register everything they need from it; its a/w banks were released by
-        # then. The job then counts as pending until its last output beat is accepted (``done``).
-        with m.If(out.release):
-            m.d.sync += rel_ptr.eq(~rel_ptr)
-            for b in range(2):
-                with m.If(rel_ptr == b):
-                    m.d.sync += [valid[b].eq(0), started[b].eq(0)]
-                    m.d.sync += [loaded[x][b].eq(0) for x in loaded]
-        for b in range(2):
-            with m.If(cmd_take & (cmd_ptr == b)):
-                m.d.sync += valid[b].eq(1)
-
-        m.d.sync += self.cycle_count.eq(self.cycle_count + 1)
-        return m

@@ -28,10 +28,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hw.config import preset  # noqa: E402
+from hw.emit import MODULE_NAME as TOP  # noqa: E402
 from hw.emit import generate_verilog  # noqa: E402
 from hw.target import TARGETS as HW_TARGETS  # noqa: E402
-from qmac.sweep_points import TOP  # noqa: E402
 from qmac.synth import (  # noqa: E402
+    CATEGORIES,
     DEFAULT_DEVICE,
     SPEED_GRADES,
     TARGETS,
@@ -40,7 +41,7 @@ from qmac.synth import (  # noqa: E402
     tool_versions,
 )
 
-KEYS = ("lut", "ff", "dsp", "carry", "ram", "lutram", "mux")
+KEYS = tuple(k for k in CATEGORIES if k != "other")
 
 
 def _parts(verilog: str, rows: int, cols: int) -> dict[str, str]:

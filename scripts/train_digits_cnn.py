@@ -1,10 +1,10 @@
-"""Train the digits CNN of ``qmac.cnn`` in pure NumPy and write ``qmac/data/digits_cnn.npz``.
+"""Train the digits CNN (``qmac.model.train``) in NumPy; write ``qmac/model/data/digits_cnn.npz``.
 
 im2col forward/backward, softmax cross-entropy, Adam, fixed seed; takes well under 2 minutes on
 one core. The output file holds the float weights (float32), the split indices and the float
 test accuracy, so ``qmac demo`` needs no training.
 
-Usage: ``python scripts/train_digits_cnn.py [--epochs 40] [--seed 0] [-o qmac/data/digits_cnn.npz]``
+Usage: ``python scripts/train_digits_cnn.py [--epochs 40] [--seed 0] [-o PATH.npz]``
 """
 
 from __future__ import annotations
@@ -18,113 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qmac.cnn import (  # noqa: E402
-    ARCH,
-    DATA_PATH,
-    FloatCNN,
-    float_forward,
-    im2col_same,
-    layer_float,
-    load_digits_images,
-    make_split,
-    same_padding,
-)
-
-
-def col2im_same(dcols: np.ndarray, x_shape: tuple, kernel: int, stride: int) -> np.ndarray:
-    """Adjoint of ``im2col_same``: scatter-add column gradients back to NHWC."""
-    n, h, w, c = x_shape
-    oh, pt, pb = same_padding(h, kernel, stride)
-    ow, pl, pr = same_padding(w, kernel, stride)
-    dxp = np.zeros((n, h + pt + pb, w + pl + pr, c))
-    d = dcols.reshape(n, oh, ow, kernel, kernel, c)
-    for i in range(kernel):
-        for j in range(kernel):
-            dxp[
-                :, i : i + stride * (oh - 1) + 1 : stride, j : j + stride * (ow - 1) + 1 : stride, :
-            ] += d[:, :, :, i, j, :]
-    return dxp[:, pt : pt + h, pl : pl + w, :]
-
-
-def forward_backward(params: dict, x: np.ndarray, y: np.ndarray, weight_decay: float):
-    """Loss and gradients of the mean cross-entropy (+ L2 on weights) for a batch."""
-    acts, pre = [x], []
-    for spec in ARCH:
-        z = layer_float(spec, acts[-1], params[spec.name + "_w"], params[spec.name + "_b"])
-        pre.append(z)
-        acts.append(np.maximum(z, 0.0) if spec.relu else z)
-    logits = acts[-1]
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    n = len(x)
-    loss = -np.mean(np.log(p[np.arange(n), y] + 1e-12))
-    grads = {}
-    dz = p
-    dz[np.arange(n), y] -= 1.0
-    dz /= n
-    for li in range(len(ARCH) - 1, -1, -1):
-        spec, xin = ARCH[li], acts[li]
-        w = params[spec.name + "_w"]
-        if spec.relu:
-            dz = dz * (pre[li] > 0)
-        grads[spec.name + "_b"] = dz.reshape(-1, spec.cout).sum(axis=0)
-        if spec.op == "fully_connected":
-            xf = xin.reshape(n, -1)
-            grads[spec.name + "_w"] = dz.T @ xf
-            dx = (dz @ w).reshape(xin.shape)
-        elif spec.op == "conv2d":
-            cols = im2col_same(xin, spec.kernel, spec.stride)
-            dzf = dz.reshape(-1, spec.cout)
-            grads[spec.name + "_w"] = (dzf.T @ cols.reshape(len(dzf), -1)).reshape(w.shape)
-            dcols = dzf @ w.reshape(spec.cout, -1)
-            dx = col2im_same(dcols, xin.shape, spec.kernel, spec.stride)
-        else:  # depthwise
-            kk = spec.kernel * spec.kernel
-            cols = im2col_same(xin, spec.kernel, spec.stride).reshape(*dz.shape[:3], kk, spec.cin)
-            grads[spec.name + "_w"] = np.einsum("nhwkc,nhwc->kc", cols, dz).reshape(w.shape)
-            dcols = np.einsum("nhwc,kc->nhwkc", dz, w.reshape(kk, spec.cout))
-            dx = col2im_same(dcols.reshape(*dz.shape[:3], -1), xin.shape, spec.kernel, spec.stride)
-        grads[spec.name + "_w"] += weight_decay * w
-        loss += 0.5 * weight_decay * float(np.sum(w * w))
-        dz = dx
-    return loss, grads
-
-
-def init_params(rng: np.random.Generator) -> dict:
-    params = {}
-    for spec in ARCH:
-        fan_in = int(np.prod(spec.w_shape)) // spec.cout
-        params[spec.name + "_w"] = rng.normal(0.0, np.sqrt(2.0 / fan_in), spec.w_shape)
-        params[spec.name + "_b"] = np.zeros(spec.cout)
-    return params
-
-
-def train(epochs: int, seed: int, batch: int = 32, lr: float = 3e-3, weight_decay: float = 1e-4):
-    images, labels = load_digits_images()
-    tr, ca, te = make_split(labels, seed=0)
-    rng = np.random.default_rng(seed)
-    params = init_params(rng)
-    m = {k: np.zeros_like(v) for k, v in params.items()}
-    v = {k: np.zeros_like(v) for k, v in params.items()}
-    b1, b2, eps, t = 0.9, 0.999, 1e-8, 0
-    for epoch in range(epochs):
-        order = rng.permutation(tr)
-        step_lr = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))  # cosine decay
-        total = 0.0
-        for s in range(0, len(order), batch):
-            idx = order[s : s + batch]
-            loss, grads = forward_backward(params, images[idx], labels[idx], weight_decay)
-            total += loss * len(idx)
-            t += 1
-            for k in params:
-                m[k] = b1 * m[k] + (1 - b1) * grads[k]
-                v[k] = b2 * v[k] + (1 - b2) * grads[k] ** 2
-                params[k] -= step_lr * (m[k] / (1 - b1**t)) / (np.sqrt(v[k] / (1 - b2**t)) + eps)
-        if epoch % 10 == 9 or epoch == epochs - 1:
-            model = FloatCNN.from_arrays({k: p.astype(np.float32) for k, p in params.items()})
-            acc = np.mean(np.argmax(float_forward(model, images[ca]), axis=1) == labels[ca])
-            print(f"epoch {epoch + 1:3d}  loss {total / len(tr):.4f}  calib acc {acc:.4f}")
-    return params, (tr, ca, te), images, labels
+from qmac.model.digits import DATA_PATH, FloatCNN, float_forward  # noqa: E402
+from qmac.model.train import train  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,10 @@
 
 Not collected by pytest (no ``test_`` prefix); ``sim.layer_runner`` runs it through
 ``sim.runner.run_cocotb`` with ``QMAC_JOB_FILE`` and ``QMAC_RESULT_FILE`` in the environment.
-File formats: :mod:`sim.jobfile`. The test fails on any mismatch, missing output, non-zero padding
-lane, sticky ``error`` or timeout, after writing the result file either way.
+File formats: :mod:`sim.jobfile`. The test fails on any mismatch, missing output, output frame
+of the wrong length, non-zero padding lane, sticky ``error`` or timeout
+(:func:`sim.jobfile.protocol_failures`, which the layer runner applies to the result file too),
+after writing the result file.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import First, Timer
 
-from sim.jobfile import concat, read_job_file
+from sim.jobfile import concat, protocol_failures, read_job_file
 from sim.testbench import PERIOD_NS, TB
 
 
@@ -31,30 +33,31 @@ async def run_jobs(dut):
     timeout = jobs["meta"]["timeout_cycles"]
     # a Timer is one callback; ClockCycles would wake Python every cycle
     await First(tb.sink.all_done.wait(), Timer(timeout * PERIOD_NS, unit="ns"))
-    timed_out = len(tb.sink.frames) < tb.njobs
+    timed_out = len(tb.sink.frames) < tb.nframes
     wall = time.perf_counter() - t0
     res = tb.score()
     out, out_off = concat(res["outs"])
-    beats, beat_off = concat(res["beat_cycles"])
+    stamps, stamp_off = concat(res["beat_cycles"])
     np.savez(
         os.environ["QMAC_RESULT_FILE"],
         out=out.astype(np.int64),
         out_off=out_off,
-        beat_cycles=beats.astype(np.int64),
-        beat_off=beat_off,
+        beat_cycles=stamps.astype(np.int64),
+        beat_off=stamp_off,
         cmd_cycle=tb.cmd_cycle,
         mismatches=res["mismatches"],
         bad_padding=res["bad_padding"],
         finished=res["finished"],
+        beats=res["beats"],
+        trailing_beats=np.int64(res["trailing_beats"]),
         error=np.int64(int(dut.error.value)),
         timeout=np.int64(timed_out),
         wall_seconds=np.float64(wall),
     )
-    assert not timed_out, (
-        f"timeout: {len(tb.sink.frames)} of {tb.njobs} jobs finished in {timeout} cycles"
+    failures = protocol_failures(
+        jobs, timeout=timed_out, error=int(dut.error.value), beats=res["beats"],
+        bad_padding=res["bad_padding"], trailing_beats=res["trailing_beats"],
     )
-    assert not dut.error.value, (
-        "the sticky error port is set (a tlast disagreed with a job's beat count)"
-    )
-    assert res["mismatches"].sum() == 0, f"{int(res['mismatches'].sum())} output values differ"
-    assert res["bad_padding"].sum() == 0, "padding lanes outside N were not zero"
+    if res["mismatches"].sum():
+        failures.append(f"{int(res['mismatches'].sum())} output values differ")
+    assert not failures, "; ".join(failures)

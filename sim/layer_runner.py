@@ -18,18 +18,40 @@ from pathlib import Path
 import numpy as np
 
 from golden.cycles import layer_cycles
-from golden.lowering import Plan, lower, run_job_reference
-from sim.jobfile import split, write_job_file
+from golden.lowering import Plan, lower, run_jobs_reference
+from sim.jobfile import protocol_failures, read_job_file, split, write_job_file
 from sim.packing import job_streams
 from sim.runner import build, cache_root, run_cocotb
+from sim.split_cost import split_cost
 
-__all__ = ["LayerMismatch", "SimError", "find_mismatch", "run_jobs", "run_layer", "run_layers"]
+__all__ = [
+    "LayerMismatch",
+    "SimError",
+    "check_layer",
+    "find_mismatch",
+    "run_jobs",
+    "run_layer",
+    "run_layers",
+]
 
 SIM_DIR = Path(__file__).parent
+#: The cocotb test module the simulator runs (by name, so no import statement names it: caches of
+#: simulation results add its sources, see ``qmac.sweep.cache``).
+TESTBENCH_MODULE = "sim.cocotb_jobs"
 
 
 class SimError(RuntimeError):
-    """The simulation did not complete (timeout, missing outputs, crashed simulator)."""
+    """The simulation failed for a reason other than wrong output values.
+
+    A timeout, jobs that never finished, an output frame whose tlast disagrees with its job, a
+    non-zero output lane outside N, the design's sticky ``error`` port, a crashed simulator or
+    testbench: every failure the testbench detects (:func:`sim.jobfile.protocol_failures`).
+    The message names each of them; ``failures`` lists them.
+    """
+
+    def __init__(self, message: str, failures: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures) if failures is not None else [message]
 
 
 @dataclass(eq=False)
@@ -79,8 +101,10 @@ class JobRun:
     mismatches: np.ndarray
     bad_padding: np.ndarray
     finished: np.ndarray
+    beats: np.ndarray
     error: int
     timeout: bool
+    failures: list
     sim_seconds: float
     wall_seconds: float
     build_seconds: float
@@ -97,6 +121,15 @@ def _check_widths(config, layer) -> None:
             )
 
 
+def check_layer(config, layer) -> Plan:
+    """The jobs of ``layer`` on ``config``, or the ValueError :func:`run_layer` would raise.
+
+    For a command line that checks its input before a build of minutes.
+    """
+    _check_widths(config, layer)
+    return lower(layer, config)
+
+
 def run_jobs(
     config,
     jobs,
@@ -108,6 +141,7 @@ def run_jobs(
     seed: int = 0,
     log: bool = False,
     build_info=None,
+    inject: tuple[str, ...] = (),
 ) -> JobRun:
     """Run jobs through the simulated ``qmac_top`` (one simulation) and read back the results.
 
@@ -115,8 +149,9 @@ def run_jobs(
     ----------
     config : hw.config.ArrayConfig
     jobs : sequence of golden.lowering.Job
-    expected : sequence of (m, n) int arrays
-        What the testbench's scoreboard compares each job's output with.
+    expected : sequence of int arrays
+        What the testbench's scoreboard compares each job's output with (shape
+        ``job.out_shape``: ``(0, n)`` for a job that holds its sums for a K split).
     gaps, backpressure : bool
         Random valid gaps on the inputs / random ready back-pressure on the output.
     waves : bool
@@ -128,6 +163,14 @@ def run_jobs(
     build_info : sim.runner.BuildInfo, optional
         Use this model instead of ``build(config, waves=waves)`` (e.g. to keep one model while the
         generator sources change underneath a long benchmark).
+    inject : tuple of str
+        Faults for the testbench to inject (``sim.testbench.FAULTS``), to test that failures
+        reach the caller.
+
+    Returns
+    -------
+    JobRun
+        ``failures`` lists what the testbench flagged besides wrong values (empty when clean).
     """
     t0 = time.perf_counter()
     info = build_info if build_info is not None else build(config, waves=waves)
@@ -156,10 +199,11 @@ def run_jobs(
         backpressure=backpressure,
         seed=seed,
         timeout_cycles=timeout,
+        inject=inject,
     )
     run = run_cocotb(
         info,
-        "cocotb_jobs",
+        TESTBENCH_MODULE.rpartition(".")[2],
         module_dir=SIM_DIR,
         test_dir=folder / "sim",
         extra_env={"QMAC_JOB_FILE": str(job_file), "QMAC_RESULT_FILE": str(result_file)},
@@ -172,8 +216,20 @@ def run_jobs(
         raise SimError(f"simulation wrote no results (run folder {folder}): {run.messages}\n{tail}")
     with np.load(result_file) as r:
         res = {k: r[k] for k in r.files}
+    failures = protocol_failures(
+        read_job_file(job_file),
+        timeout=bool(res["timeout"]),
+        error=int(res["error"]),
+        beats=res["beats"],
+        bad_padding=res["bad_padding"],
+        trailing_beats=int(res["trailing_beats"]),
+    )
+    if run.failed and not failures and not res["mismatches"].any():
+        # the cocotb test failed for a reason the result file does not show (a testbench crash)
+        failures.append(f"the cocotb test failed: {'; '.join(run.messages) or 'no message'}")
     outs = [
-        o.reshape(j.m, j.n) for o, j in zip(split(res["out"], res["out_off"]), jobs, strict=False)
+        o.reshape(j.out_shape)
+        for o, j in zip(split(res["out"], res["out_off"]), jobs, strict=False)
     ]
     wave = str(folder / "sim" / info.wave_file) if waves else None
     if not waves:
@@ -185,8 +241,10 @@ def run_jobs(
         res["mismatches"],
         res["bad_padding"],
         res["finished"],
+        res["beats"],
         int(res["error"]),
         bool(res["timeout"]),
+        failures,
         float(res["wall_seconds"]),
         time.perf_counter() - t0,
         info.build_seconds if not info.cached else 0.0,
@@ -240,12 +298,17 @@ def run_layers(
     seed: int = 0,
     raise_on_mismatch: bool = False,
     build_info=None,
+    inject: tuple[str, ...] = (),
 ) -> list:
-    """Run several layers in one simulation; ``[(outputs, stats), ...]`` as :func:`run_layer`."""
+    """Run several layers in one simulation; ``[(outputs, stats), ...]`` as :func:`run_layer`.
+
+    Raises
+    ------
+    SimError
+        For every failure of the run other than wrong values (see :class:`SimError`).
+    """
     layers = list(layers)
-    for layer in layers:
-        _check_widths(config, layer)
-    plans = [lower(layer, config) for layer in layers]
+    plans = [check_layer(config, layer) for layer in layers]
     jobs = [j for p in plans for j in p.jobs]
     kw = dict(
         rounding=config.rounding,
@@ -253,8 +316,9 @@ def run_layers(
         out_bits=config.out_bits,
         a_bits=config.a_bits,
         w_bits=config.w_bits,
+        acc_bits=config.acc_bits,
     )
-    expected = [run_job_reference(j, **kw) for j in jobs]
+    expected = run_jobs_reference(jobs, **kw)
     run = run_jobs(
         config,
         jobs,
@@ -264,12 +328,13 @@ def run_layers(
         waves=waves,
         seed=seed,
         build_info=build_info,
+        inject=inject,
     )
-    if run.timeout or not run.finished.all():
-        raise SimError(
-            f"{int((~run.finished).sum())} of {len(jobs)} jobs did not finish "
-            f"(timeout={run.timeout}, error port={run.error}): {run.messages}"
-        )
+    failures = list(run.failures)
+    if not run.finished.all() and not failures:
+        failures.append(f"{int((~run.finished).sum())} of {len(jobs)} jobs did not finish")
+    if failures:
+        raise SimError("; ".join(failures), failures)
     results, start = [], 0
     for layer, plan in zip(layers, plans, strict=False):
         sl = slice(start, start + len(plan.jobs))
@@ -287,6 +352,7 @@ def run_layers(
             "ideal_cycles": ideal.cycles,
             "ideal_utilization": ideal.utilization,
             "jobs": len(plan.jobs),
+            **split_cost(plan, config),
             "mismatches": 0 if mismatch is None else mismatch.count,
             "job_mismatches": int(run.mismatches[sl].sum()),
             "bad_padding": int(run.bad_padding[sl].sum()),
@@ -302,6 +368,13 @@ def run_layers(
             stats["cycles_per_second"] = (
                 int(run.beat_cycles[-1][-1]) - int(run.cmd_cycle[0]) + 1
             ) / max(run.sim_seconds, 1e-9)
+        job_bad = int(run.mismatches[sl].sum())
+        if mismatch is None and job_bad:
+            # the scoreboard saw wrong job outputs that the reassembled layer does not show
+            raise SimError(
+                f"{job_bad} job output values differ from the job reference although the "
+                "reassembled layer equals golden's (a lowering or scoreboard defect)"
+            )
         if mismatch is not None and raise_on_mismatch:
             raise mismatch
         results.append((got, stats))
@@ -318,6 +391,7 @@ def run_layer(
     seed: int = 0,
     raise_on_mismatch: bool = False,
     build_info=None,
+    inject: tuple[str, ...] = (),
 ):
     """Run one layer on the simulated array.
 
@@ -334,6 +408,8 @@ def run_layer(
         Raise the :class:`LayerMismatch` instead of returning it in ``stats["mismatch"]``.
     build_info : sim.runner.BuildInfo, optional
         A model from ``sim.runner.build`` to use instead of building (or reusing) one.
+    inject : tuple of str
+        Faults for the testbench to inject (``sim.testbench.FAULTS``; tests of the verdict).
 
     Returns
     -------
@@ -341,8 +417,18 @@ def run_layer(
     stats : dict
         ``cycles`` (first command to last output beat, from ``cycle_count``), ``macs``,
         ``utilization`` = macs / (rows * cols * cycles), ``ideal_cycles`` (golden.cycles), ``jobs``,
-        ``mismatches`` (elements differing from the golden layer), ``mismatch`` (LayerMismatch or
-        None), ``wall_seconds``, ``sim_seconds``, ``cycles_per_second``, ``wave_file``.
+        the K split's figures (``sim.split_cost.split_cost``: ``k_chunks``, ``beats``,
+        ``model_cycles``, ``unsplit_beats``, ``unsplit_model_cycles``, ``split_extra_beats``,
+        ``split_extra_cycles``), ``mismatches`` (elements differing from the golden layer),
+        ``mismatch`` (LayerMismatch or None), ``wall_seconds``, ``sim_seconds``,
+        ``cycles_per_second``, ``wave_file``.
+
+    Raises
+    ------
+    SimError
+        A timeout, unfinished jobs, an output tlast that disagrees with its job, a non-zero
+        output lane outside N, the sticky ``error`` port, or a crashed testbench: every failure
+        the testbench detects other than wrong values (those are ``stats["mismatch"]``).
     """
     return run_layers(
         config,
@@ -353,4 +439,5 @@ def run_layer(
         seed=seed,
         raise_on_mismatch=raise_on_mismatch,
         build_info=build_info,
+        inject=inject,
     )[0]

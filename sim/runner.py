@@ -7,6 +7,11 @@ interpreter, and cached under the hash of the sources that interpreter imported)
 the key is the hash of the text. A lock file per key serialises builders, so parallel pytest
 workers that want the same model build it once and the others wait and reuse it.
 
+Progress: a build takes 15 s to several minutes, so :func:`build` reports what it does to an
+optional ``progress`` callback (:class:`BuildProgress` events: waiting for another builder, Verilog
+generation, Verilator, the C++ compile with the objects built so far, done); nothing is reported
+for a cached model.
+
 Waveforms: with ``waves=True`` the model is built with tracing; FST when the lz4 headers exist
 (:func:`sim.toolchain.fst_available`), else VCD. :attr:`BuildInfo.wave_format` says which.
 """
@@ -19,16 +24,20 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim import build_progress
+from sim.build_progress import BuildProgress, ProgressFn
 from sim.toolchain import BUILD_ARGS, MAKEFLAGS, fst_available, setup_verilator
 
 __all__ = [
     "BuildInfo",
+    "BuildProgress",
     "TestRun",
     "build",
     "build_verilog",
@@ -39,7 +48,6 @@ __all__ = [
 ]
 
 _STAMP = "qmac_build.json"
-TOPLEVEL = "qmac_top"
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,10 @@ def cache_root() -> Path:
 
 
 def generator_hash() -> str:
-    """Hash of the generator sources on disk (``hw.emit.generator_hash``): any hardware change
-    invalidates builds."""
+    """Hash of the generator sources on disk (``hw.emit.generator_hash``): any change to what
+    emission imports invalidates builds."""
+    # Deferred imports of hw in this module keep Amaranth out of the simulator process, which
+    # imports sim for its testbench.
     from hw.emit import generator_hash as emit_hash
 
     return emit_hash()
@@ -138,14 +148,27 @@ def _toolchain_tag(waves: bool) -> str:
     )
 
 
-def _build_in_cache(key: str, toplevel: str, write_verilog, waves: bool) -> BuildInfo:
+def _build_in_cache(
+    key: str, toplevel: str, write_verilog, waves: bool, progress: ProgressFn | None = None
+) -> BuildInfo:
     setup_verilator()
     folder = cache_root() / "verilator" / key
     folder.parent.mkdir(parents=True, exist_ok=True)
     wave_format = ("fst" if fst_available() else "vcd") if waves else None
     lock_path = folder.parent / f"{key}.lock"
+    t_start = time.perf_counter()
+
+    def report(stage: str, **kw) -> None:
+        if progress is not None:
+            progress(BuildProgress(stage, toplevel, key, time.perf_counter() - t_start, **kw))
+
     with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            report("waiting")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        t_start = time.perf_counter()
         stamp = folder / _STAMP
         if stamp.is_file():
             meta = json.loads(stamp.read_text())
@@ -155,16 +178,28 @@ def _build_in_cache(key: str, toplevel: str, write_verilog, waves: bool) -> Buil
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         verilog = folder / "design.v"
+        report("verilog")
         try:
             write_verilog(verilog)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         t0 = time.perf_counter()
-        _verilate(folder, verilog, toplevel, waves, wave_format)
+        report("verilator")
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=build_progress.watch, args=(folder, report, stop), daemon=True
+        )
+        watcher.start()
+        try:
+            _verilate(folder, verilog, toplevel, waves, wave_format)
+        finally:
+            stop.set()
+            watcher.join()
         seconds = time.perf_counter() - t0
         _drop_intermediates(folder, toplevel)
         stamp.write_text(json.dumps({"build_seconds": seconds, "toplevel": toplevel}))
+        report("done")
         return BuildInfo(folder, toplevel, verilog, waves, wave_format, key, False, seconds)
 
 
@@ -195,7 +230,9 @@ def _drop_intermediates(folder: Path, toplevel: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def build_verilog(verilog: str, toplevel: str, *, waves: bool = False) -> BuildInfo:
+def build_verilog(
+    verilog: str, toplevel: str, *, waves: bool = False, progress: ProgressFn | None = None
+) -> BuildInfo:
     """Build (or reuse) a Verilator model of the Verilog text ``verilog``.
 
     Parameters
@@ -206,16 +243,18 @@ def build_verilog(verilog: str, toplevel: str, *, waves: bool = False) -> BuildI
         Top module name.
     waves : bool
         Build with tracing (FST if available, else VCD).
+    progress : callable, optional
+        Called with a :class:`BuildProgress` as the build goes on (not for a cached model).
     """
     if not isinstance(verilog, str) or not verilog.strip():
         raise ValueError(f"verilog must be a non-empty string, not {verilog!r:.40}")
     h = hashlib.sha256(verilog.encode())
     h.update(_toolchain_tag(waves).encode())
     key = f"v_{toplevel}_{h.hexdigest()[:16]}"
-    return _build_in_cache(key, toplevel, lambda p: p.write_text(verilog), waves)
+    return _build_in_cache(key, toplevel, lambda p: p.write_text(verilog), waves, progress)
 
 
-def build(config, *, waves: bool = False) -> BuildInfo:
+def build(config, *, waves: bool = False, progress: ProgressFn | None = None) -> BuildInfo:
     """Build (or reuse) the Verilator model of ``qmac_top`` for an ArrayConfig.
 
     The Verilog is generated in a fresh Python process from the ``hw`` sources on disk, which
@@ -228,6 +267,11 @@ def build(config, *, waves: bool = False) -> BuildInfo:
     config : hw.config.ArrayConfig
     waves : bool
         Build with tracing (FST if available, else VCD).
+    progress : callable, optional
+        Called with a :class:`BuildProgress` as the build goes on: when it waits for another
+        process building the same model, at each stage, every ``PROGRESS_PERIOD_S`` seconds
+        (:mod:`sim.build_progress`)
+        while Verilator and the compiler run, and when done. Never called for a cached model.
 
     Returns
     -------
@@ -239,6 +283,7 @@ def build(config, *, waves: bool = False) -> BuildInfo:
         If the ``hw`` sources keep changing while the Verilog is generated.
     """
     from hw.config import ArrayConfig
+    from hw.emit import MODULE_NAME
 
     if not isinstance(config, ArrayConfig):
         raise TypeError(f"config must be an ArrayConfig, not {config!r}")
@@ -253,7 +298,7 @@ def build(config, *, waves: bool = False) -> BuildInfo:
             path.write_text(text)
 
         try:
-            return _build_in_cache(key, TOPLEVEL, write, waves)
+            return _build_in_cache(key, MODULE_NAME, write, waves, progress)
         except _SourcesChanged as changed:
             gen_hash = changed.generator_hash  # the sources changed: build under their new hash
     raise RuntimeError("the hw sources kept changing while the Verilog was generated")
@@ -276,19 +321,20 @@ def _build_key(config, gen_hash: str, waves: bool) -> str:
 #: Folder holding the ``hw`` package that :func:`_generate_verilog` generates from.
 _ROOT = Path(__file__).resolve().parents[1]
 
-#: Run by :func:`_generate_verilog` in a fresh interpreter: imports every ``hw`` module, checks that
-#: the sources did not change while they were imported, then writes the hash and the Verilog.
+#: Run by :func:`_generate_verilog` in a fresh interpreter: imports emission (and so every source
+#: it hashes), checks that the sources did not change meanwhile, then writes the hash and Verilog.
 _GENERATE_SCRIPT = """
-import importlib, json, sys
-sys.path.insert(0, sys.argv[1])
+import importlib.util, json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+sys.path.insert(0, str(root))
+spec = importlib.util.spec_from_file_location("_qmac_sources", root / "hw" / "sources.py")
+sources = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sources)
+before = sources.sources_hash(["hw.emit"], root=root)  # the files about to be imported
 from hw import emit
 from hw.config import ArrayConfig
-before = emit.generator_hash()
-for path in sorted(emit._HW_DIR.glob("*.py")):
-    if path.stem != "__init__":
-        importlib.import_module("hw." + path.stem)
-after = emit.generator_hash()
-if before != after:
+after = emit.generator_hash(root)
+if sources.sources_hash(["hw.emit"], root=root) != before:
     sys.exit(3)
 config = ArrayConfig.from_dict(json.loads(sys.argv[2]))
 text = emit.generate_verilog(config)

@@ -11,6 +11,10 @@ input stream (tlast on the job's last beat). Per-cycle Python costs 10-50x simul
   value left the array) and sleeps on ``tvalid``; with ``backpressure`` it drives tready from a
   random pause pattern;
 - commands: issued in order as soon as ``cmd_ready`` allows, so loading overlaps compute.
+
+Fault injection (``meta["inject"]`` of the job file, :data:`FAULTS`) makes the testbench itself
+misbehave in one documented way, so that tests can check that every failure the testbench detects
+reaches the caller of ``sim.run_layers``. No simulation of a real layer sets it.
 """
 
 from __future__ import annotations
@@ -24,11 +28,19 @@ from cocotb.clock import Clock
 from cocotb.triggers import Event, ReadOnly, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamSource
 
+from sim.jobfile import sending_jobs
 from sim.packing import unpack_out
 
-__all__ = ["BeatSink", "BeatSource", "TB", "wait_high"]
+__all__ = ["BeatSink", "BeatSource", "FAULTS", "TB", "wait_high"]
 
 PERIOD_NS = 10
+
+#: Faults the testbench can inject (job file ``meta["inject"]``), each a failure it must report:
+#: ``input_tlast`` raises tlast on the first beat of job 0's activation frame (the design's sticky
+#: ``error`` must go high; the data are unchanged); ``out_padding`` sets a lane outside N in job 0's
+#: received output; ``out_tlast`` ignores the tlast of job 0's last output beat, so the frames no
+#: longer match the jobs' beat counts.
+FAULTS = ("input_tlast", "out_padding", "out_tlast")
 
 
 async def wait_high(sig, clk) -> None:
@@ -111,9 +123,13 @@ class BeatSink:
         Per-cycle "not ready" pattern (back-pressure); None keeps tready high.
     frames_expected : int
         ``all_done`` is set when this many frames are in.
+    ignore_tlasts : int
+        Fault injection: treat this many first tlast beats as not last.
     """
 
-    def __init__(self, dut, prefix: str, pause=None, frames_expected: int = 1):
+    def __init__(
+        self, dut, prefix: str, pause=None, frames_expected: int = 1, ignore_tlasts: int = 0
+    ):
         self.clk = dut.clk
         self.cycle = dut.cycle_count
         self.tdata = getattr(dut, f"{prefix}_tdata")
@@ -127,7 +143,13 @@ class BeatSink:
         self.all_done = Event()
         self._data = bytearray()
         self._cycles: list[int] = []
+        self._ignore_tlasts = ignore_tlasts
         self.tready.value = 0 if pause is not None else 1
+
+    @property
+    def trailing_beats(self) -> int:
+        """Beats received after the last tlast (a frame that has not ended)."""
+        return len(self._cycles)
 
     async def run(self) -> None:
         """Receive forever (start with ``cocotb.start_soon``)."""
@@ -139,7 +161,9 @@ class BeatSink:
     def _take(self) -> None:
         self._data += self.tdata.value.to_unsigned().to_bytes(self.nbytes, "little")
         self._cycles.append(self.cycle.value.to_unsigned())
-        if self.tlast.value:
+        if self.tlast.value and self._ignore_tlasts:
+            self._ignore_tlasts -= 1
+        elif self.tlast.value:
             self.frames.append((bytes(self._data), self._cycles))
             self._data, self._cycles = bytearray(), []
             if len(self.frames) >= self.frames_expected:
@@ -177,6 +201,13 @@ class TB:
         self.cfg = SimpleNamespace(**meta["config"])
         self.cfg.out_tdata_bits = len(dut.m_axis_out_tdata)
         self.njobs = jobs["cmd"].shape[0]
+        # Jobs that hold their sums for a K split send no output frame.
+        self.sends = sending_jobs(jobs)
+        self.nframes = int(self.sends.sum())
+        self.inject = tuple(meta.get("inject", ()))
+        unknown = sorted(set(self.inject) - set(FAULTS))
+        if unknown:
+            raise ValueError(f"unknown fault {unknown[0]!r}; known: {', '.join(FAULTS)}")
         rng = random.Random(meta["seed"])
         self.sources = {}
         for name in ("param", "w", "a"):
@@ -193,7 +224,9 @@ class TB:
                 src = BeatSource(dut, f"s_axis_{name}")
             self.sources[name] = src
         pause = _pause_pattern(random.Random(rng.random()), 0.4) if meta["backpressure"] else None
-        self.sink = BeatSink(dut, "m_axis_out", pause, self.njobs)
+        self.sink = BeatSink(
+            dut, "m_axis_out", pause, self.nframes, ignore_tlasts=int("out_tlast" in self.inject)
+        )
         self.cmd_cycle = np.full(self.njobs, -1, dtype=np.int64)
         self.first_mismatch: list[tuple] = []
 
@@ -212,47 +245,81 @@ class TB:
         """Queue every job's param / w / a frame at once; the sources follow tready."""
         for name, src in self.sources.items():
             data, off = self.jobs[name], self.jobs[f"{name}_off"]
-            for j in range(self.njobs):
-                src.send_nowait(data[off[j] : off[j + 1]].tobytes())
+            frames = [data[off[j] : off[j + 1]].tobytes() for j in range(self.njobs)]
+            if name == "a" and "input_tlast" in self.inject:
+                frames = self._early_tlast(frames, len(self.dut.s_axis_a_tdata) // 8)
+            for frame in frames:
+                src.send_nowait(frame)
             if isinstance(src, BeatSource):
                 cocotb.start_soon(src.run())
+
+    @staticmethod
+    def _early_tlast(frames: list[bytes], beat_bytes: int) -> list[bytes]:
+        """Job 0's frame split after its first beat: the same beats, one tlast too early."""
+        first = frames[0]
+        if len(first) < 2 * beat_bytes:
+            raise ValueError("fault input_tlast needs a first activation frame of 2 beats or more")
+        return [first[:beat_bytes], first[beat_bytes:], *frames[1:]]
+
+    def _corrupt_padding(self, data: bytes, m: int, n: int) -> bytes:
+        """Job output ``data`` with lane ``n % cols`` of the last column block's 1st beat set."""
+        cols, bits = self.cfg.cols, self.cfg.out_bits
+        if n % cols == 0:
+            raise ValueError("fault out_padding needs a job 0 whose N is not a multiple of cols")
+        beat = (-(-n // cols) - 1) * m
+        bit = beat * self.cfg.out_tdata_bits + (n % cols) * bits
+        out = bytearray(data)
+        out[bit // 8] |= 1 << (bit % 8)
+        return bytes(out)
 
     async def drive_commands(self) -> None:
         """Issue the commands in order, each as soon as ``cmd_ready`` allows; stamp acceptance."""
         dut = self.dut
-        for j, (m, k, n, x_zp, y_zp, act_min, act_max) in enumerate(self.jobs["cmd"].tolist()):
-            dut.cmd_m.value = m
-            dut.cmd_k.value = k
-            dut.cmd_n.value = n
-            dut.cmd_x_zp.value = x_zp
-            dut.cmd_y_zp.value = y_zp
-            dut.cmd_act_min.value = act_min
-            dut.cmd_act_max.value = act_max
+        ports = [getattr(dut, f"cmd_{name}") for name in self.jobs["meta"]["cmd_fields"]]
+        for j, values in enumerate(self.jobs["cmd"].tolist()):
+            for port, value in zip(ports, values, strict=True):
+                port.value = value
             dut.cmd_valid.value = 1
             await wait_high(dut.cmd_ready, dut.clk)
             self.cmd_cycle[j] = dut.cycle_count.value.to_unsigned()
             dut.cmd_valid.value = 0
 
     def score(self) -> dict:
-        """Decode the received frames and compare with the expected outputs, integer for integer."""
+        """Decode the received frames and compare with the expected outputs, integer for integer.
+
+        A job that holds its sums (K split) has a ``(0, n)`` output and counts as finished once
+        the frame of the job after it has arrived.
+        """
         cmd = self.jobs["cmd"]
         exp_data, exp_off = self.jobs["expected"], self.jobs["expected_off"]
         outs, cycles = [], []
         mism = np.zeros(self.njobs, dtype=np.int64)
         bad_pad = np.zeros(self.njobs, dtype=np.int64)
         finished = np.zeros(self.njobs, dtype=bool)
+        beats = np.zeros(self.njobs, dtype=np.int64)
+        fields = self.jobs["meta"]["cmd_fields"]
+        col_m, col_n = fields.index("m"), fields.index("n")
+        frame = np.cumsum(self.sends) - 1  # frame index of each sending job
         for j in range(self.njobs):
-            m, n = int(cmd[j, 0]), int(cmd[j, 2])
+            m, n = int(cmd[j, col_m]), int(cmd[j, col_n])
+            if not self.sends[j]:
+                outs.append(np.zeros((0, n), dtype=np.int64))
+                cycles.append(np.zeros(0, dtype=np.int64))
+                finished[j] = frame[j] + 1 < len(self.sink.frames)
+                continue
             want = exp_data[exp_off[j] : exp_off[j + 1]].reshape(m, n)
             got = np.zeros((m, n), dtype=np.int64)
             beat_cycles = []
-            if j < len(self.sink.frames):
-                data, beat_cycles = self.sink.frames[j]
+            if frame[j] < len(self.sink.frames):
+                data, beat_cycles = self.sink.frames[frame[j]]
+                beats[j] = len(beat_cycles)
+                if frame[j] == 0 and "out_padding" in self.inject:
+                    data = self._corrupt_padding(data, m, n)
                 try:
                     got, bad_pad[j] = unpack_out(data, SimpleNamespace(m=m, n=n), self.cfg)
                     finished[j] = True
-                except ValueError:  # wrong beat count for this job
-                    bad_pad[j] = -1
+                except ValueError:  # wrong beat count for this job (a tlast in the wrong place)
+                    pass
                 mism[j] = np.count_nonzero(got != want) if finished[j] else m * n
             else:
                 mism[j] = m * n
@@ -264,4 +331,6 @@ class TB:
             "mismatches": mism,
             "bad_padding": bad_pad,
             "finished": finished,
+            "beats": beats,
+            "trailing_beats": self.sink.trailing_beats,
         }

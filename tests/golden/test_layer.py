@@ -162,7 +162,7 @@ def _base(**changes):
                 groups=2,
             ),
             ValueError,
-            r"^groups=2 does not fit x \(1, 4, 4, 3\) and OHWI w \(4, 3, 3, 2\)",
+            r"^groups=2 must divide Cin=3 and Cout=4$",
         ),
         (
             dict(
@@ -181,7 +181,7 @@ def _base(**changes):
                 w=np.zeros((1, 3, 3, 4), np.int64),
             ),
             ValueError,
-            r"^w must be \(1, KH, KW, Cin\*mult\) with Cin=3, not \(1, 3, 3, 4\)$",
+            r"^depthwise w has 4 channels, not a multiple of x's Cin=3",
         ),
     ],
 )
@@ -273,7 +273,23 @@ def test_load_rejects_bad_files(tmp_path):
         golden.load_layer(p)
     p = tmp_path / "junk.npz"
     p.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match=rf"^{p}: not a readable layer file \(\.npz\)"):
+    # not "pickled data ... allow_pickle": np.load's guess for anything neither .npy nor .npz
+    with pytest.raises(
+        ValueError,
+        match=rf"^{p}: not a layer file: expected a \.npz archive \(golden\.save_layer\), but "
+        r"the file starts with b'not '$",
+    ):
         golden.load_layer(p)
-    with pytest.raises(ValueError, match=r"nothere\.npz: not a readable layer file"):
+    p.write_bytes(b"PK\x03\x04 and then no zip")
+    with pytest.raises(ValueError, match=rf"^{p}: not a readable \.npz layer file: "):
+        golden.load_layer(p)
+    p = tmp_path / "objects.npz"
+    np.savez(p, **{**good, "op": np.array(["conv2d"], dtype=object)})
+    with pytest.raises(
+        ValueError, match=rf"^{p}: field 'op' holds Python objects, expected numbers or a string$"
+    ):
+        golden.load_layer(p)
+    with pytest.raises(
+        ValueError, match=r"nothere\.npz: cannot read the layer file: No such file or directory$"
+    ):
         golden.load_layer(tmp_path / "nothere.npz")

@@ -133,12 +133,12 @@ def test_asymmetric_property_zero_exact(lo, hi, bits):
         (
             lambda: golden.choose_qparams([1.0], method="kl"),
             ValueError,
-            r"^method must be one of minmax, percentile, not 'kl'$",
+            r"^method must be one of minmax, percentile, entropy, mse, not 'kl'$",
         ),
         (
             lambda: golden.choose_qparams([1.0], percentile=40),
             ValueError,
-            r"^percentile must be in \(50, 100\], not 40$",
+            r"^percentile must be in \(50, 100\] for an asymmetric range, not 40$",
         ),
         (lambda: golden.choose_qparams([]), ValueError, r"^r must not be empty"),
         (lambda: golden.choose_qparams([np.nan]), ValueError, r"^r must be finite"),

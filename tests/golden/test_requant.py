@@ -62,21 +62,25 @@ def int64_path_only():
 
 # ---- hand-worked values (from the formulas, not from the implementation) --------------------
 @pytest.mark.parametrize(
-    ("acc", "m0", "shift", "tflite", "single"),
+    ("acc", "m0", "shift", "tflite", "single", "halfup"),
     [
-        (100, 1 << 30, 0, 50, 50),  # 100 * 0.5
-        (3, 1 << 30, 0, 2, 2),  # 1.5: ties up in the high multiply / single rounding
-        (-3, 1 << 30, 0, -1, -1),  # -1.5: ties up (toward +inf) in both
-        (2, 1 << 30, -1, 1, 1),  # 0.5: RoundingDivideByPOT ties away from zero
-        (-2, 1 << 30, -1, -1, 0),  # -0.5: away from zero (tflite) vs up (single)
-        (1, 1 << 30, -1, 1, 0),  # 0.25: the high multiply rounds 0.5 up to 1, then 0.5 -> 1
-        (5, 1 << 30, 1, 5, 5),  # left shift: 5 * 0.5 * 2
+        (100, 1 << 30, 0, 50, 50, 50),  # 100 * 0.5
+        (3, 1 << 30, 0, 2, 2, 2),  # 1.5: ties up in the high multiply / single rounding
+        (-3, 1 << 30, 0, -1, -1, -1),  # -1.5: ties up (toward +inf) in all three
+        (2, 1 << 30, -1, 1, 1, 1),  # 0.5: RoundingDivideByPOT ties away from zero; halfup up
+        (-2, 1 << 30, -1, -1, 0, 0),  # -0.5: away from zero (tflite) vs up (single, halfup)
+        (1, 1 << 30, -1, 1, 0, 1),  # 0.25: the high multiply rounds 0.5 up to 1, then 0.5 -> 1
+        (-1, 1 << 30, -1, 0, 0, 0),  # -0.25: the high multiply rounds -0.5 up to 0
+        (-6, 1 << 30, -1, -2, -1, -1),  # -1.5 after the exact high multiply -3: a negative tie
+        (-10, 1 << 30, -2, -1, -1, -1),  # -10 * 0.5 / 4 = -1.25: no tie
+        (5, 1 << 30, 1, 5, 5, 5),  # left shift: 5 * 0.5 * 2
     ],
 )
-def test_hand_worked_values(acc, m0, shift, tflite, single):
+def test_hand_worked_values(acc, m0, shift, tflite, single, halfup):
     with int64_path_only():
         assert int(_ours([acc], m0, shift)[0]) == tflite
         assert int(_ours([acc], m0, shift, rounding="single")[0]) == single
+        assert int(_ours([acc], m0, shift, rounding="halfup")[0]) == halfup
 
 
 # ---- edge values against the reference ------------------------------------------------------
@@ -149,6 +153,52 @@ def test_wide_accumulators_are_exact(rounding):
     np.testing.assert_array_equal(
         _ours(acc, m0, shift, rounding=rounding), _ref_array(acc, m0, shift, rounding=rounding)
     )
+
+
+@pytest.mark.parametrize("rounding", golden.ROUNDINGS)
+def test_tie_grid_every_shift(rounding):
+    """Every shift from -31 to 30 on small accumulators, with multipliers that make ties."""
+    acc = np.arange(-300, 301, dtype=np.int64)
+    for m0 in (1 << 30, 3 << 29, (1 << 31) - 1):
+        for shift in range(-31, 31):
+            np.testing.assert_array_equal(
+                _ours(acc, m0, shift, rounding=rounding),
+                _ref_array(acc[:, None], m0, shift, rounding=rounding)[:, 0],
+                err_msg=f"m0={m0} shift={shift}",
+            )
+
+
+def _second_step_is_negative_tie(acc: int, m0: int, shift: int) -> bool:
+    high = ref.saturating_rounding_doubling_high_mul(acc * 2 ** max(shift, 0), m0)
+    r = max(-shift, 0)
+    return r > 0 and high < 0 and high % 2**r == 2 ** (r - 1)
+
+
+def test_halfup_and_tflite_differ_exactly_on_negative_ties():
+    """halfup = tflite except where y / 2^r is a negative tie, where halfup is 1 higher."""
+    acc = np.arange(-300, 301, dtype=np.int64)
+    ties = 0
+    for m0 in (1 << 30, 3 << 29):
+        for shift in (-1, -2, -5, -31, 0, 3):
+            tfl = _ours(acc, m0, shift).tolist()
+            hu = _ours(acc, m0, shift, rounding="halfup").tolist()
+            for a, t, h in zip(acc.tolist(), tfl, hu, strict=True):
+                tie = _second_step_is_negative_tie(a, m0, shift)
+                ties += tie
+                assert h == t + tie, f"acc={a} m0={m0} shift={shift}"
+    assert ties > 100  # the grid really holds negative ties
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    acc=st.integers(-(1 << 31), (1 << 31) - 1),
+    m0=st.integers(0, (1 << 31) - 1),
+    shift=st.integers(-31, 30),
+)
+def test_property_halfup_vs_tflite(acc, m0, shift):
+    tfl = int(_ours([acc], m0, shift)[0])
+    hu = int(_ours([acc], m0, shift, rounding="halfup")[0])
+    assert hu == tfl + _second_step_is_negative_tie(acc, m0, shift)
 
 
 def test_zero_point_and_clamp():
@@ -283,7 +333,7 @@ def test_property_per_channel_broadcast(data, channels, rounding):
         (
             dict(rounding="even"),
             ValueError,
-            r"^rounding must be one of tflite, single, not 'even'$",
+            r"^rounding must be one of tflite, single, halfup, not 'even'$",
         ),
         (dict(mult_bits=7), ValueError, r"^mult_bits must be in \[8, 32\], not 7$"),
         (dict(act_min=5, act_max=4), ValueError, r"^act_min must be <= act_max"),

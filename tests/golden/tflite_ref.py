@@ -5,10 +5,15 @@ tensorflow/lite/kernels/internal/common.h), scalar by scalar, as an oracle indep
 vectorized golden code. Two deliberate deviations, both from DESIGN.md: ``x * (1 << left_shift)`` is
 not wrapped to int32 (the golden model is exact for wide accumulators), and the mult_bits-wide m0
 is scaled back by ``2^(32 - mult_bits)`` before use.
+
+``"halfup"`` (both roundings half up, TFLite's optimized kernels) is written independently of the
+C++ transcriptions and of golden's shifts: each rounding is ``floor(v + 1/2)`` of an exact
+rational (:func:`multiply_by_quantized_multiplier_half_up`).
 """
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 INT32_MIN = -(1 << 31)
@@ -61,6 +66,18 @@ def multiply_by_quantized_multiplier_single_rounding(
     return result >> total_shift
 
 
+def round_half_up(f: Fraction) -> int:
+    """The integer nearest to an exact rational, ties toward +inf: floor(f + 1/2)."""
+    return math.floor(f + Fraction(1, 2))
+
+
+def multiply_by_quantized_multiplier_half_up(x: int, quantized_multiplier: int, shift: int) -> int:
+    """DESIGN.md "halfup": y = round_half_up(x 2^l m0 / 2^31), then round_half_up(y / 2^r)."""
+    left, right = max(shift, 0), max(-shift, 0)
+    y = round_half_up(Fraction(x * 2**left * quantized_multiplier, 2**31))
+    return round_half_up(Fraction(y, 2**right))
+
+
 def round_half_away(f: Fraction) -> int:
     """std::round on an exact rational."""
     n = abs(f)
@@ -94,6 +111,10 @@ def requantize(
     m0 = m0_b << (32 - mult_bits)
     if rounding == "tflite":
         scaled = multiply_by_quantized_multiplier(acc, m0, shift)
-    else:
+    elif rounding == "halfup":
+        scaled = multiply_by_quantized_multiplier_half_up(acc, m0, shift)
+    elif rounding == "single":
         scaled = multiply_by_quantized_multiplier_single_rounding(acc, m0, shift)
+    else:
+        raise ValueError(f"unknown rounding {rounding!r}")
     return min(max(scaled + y_zp, act_min), act_max)

@@ -30,6 +30,7 @@ def protocol_ports(cfg: ArrayConfig) -> dict[str, tuple[str, int]]:
         "cmd_m": ("in", 16), "cmd_k": ("in", 16), "cmd_n": ("in", 16),
         "cmd_x_zp": ("in", cfg.a_bits), "cmd_y_zp": ("in", cfg.out_bits),
         "cmd_act_min": ("in", cfg.out_bits), "cmd_act_max": ("in", cfg.out_bits),
+        "cmd_acc_cont": ("in", 1), "cmd_acc_hold": ("in", 1),
         "busy": ("out", 1), "done": ("out", 1), "error": ("out", 1), "cycle_count": ("out", 32),
     }
     widths = {"a": -(-cfg.rows * cfg.a_bits // 8) * 8, "w": -(-cfg.cols * cfg.w_bits // 8) * 8,
@@ -102,10 +103,19 @@ def test_manifest_fields(outputs):
     signed = {p["name"] for p in info["ports"] if p["signed"]}
     assert signed == {"cmd_x_zp", "cmd_y_zp", "cmd_act_min", "cmd_act_max"}
     d = info["derived"]
-    assert d["max_k"] == (2**31 - 1) // (255 * 128)
+    assert d["acc_max_k"] == (2**31 - 1) // (255 * 128)
     assert d["peak_macs_per_cycle"] == 16
     lim = info["job_limits"]
-    assert (lim["max_m"], lim["max_k"], lim["max_n"]) == (65535, 65535, CONFIG.param_depth)
+    # one command of the 4x4 default: M <= 4 lanes * 1024 words, K <= 1024 words, N <= 256
+    assert (lim["max_m"], lim["max_k"], lim["max_n"]) == (4096, 1024, CONFIG.param_depth)
+    assert lim["limited_by"] == {
+        "m": ["a_buf_depth"], "k": ["w_buf_depth", "a_buf_depth"], "n": ["param_depth"]
+    }
+    for dim, limit in CONFIG.job_limits().items():
+        assert lim[f"max_{dim}"] == limit.value
+    # K of an output over all the jobs of a K split: the accumulator's bound, beyond the cmd_k port
+    assert lim["max_layer_k"] == 65793 == CONFIG.max_k
+    assert lim["psum_rows"] == CONFIG.psum_depth
 
 
 def test_manifest_stream_layouts():
@@ -136,11 +146,16 @@ def test_manifest_latencies(dataflow):
     top = QmacTop(cfg)
     top._MustUse__silence = True
     assert (lat["top_start"], lat["top_output"]) == (top.start_latency, top.output_latency)
+    from hw.psum import PartialSums
+
+    psum = PartialSums(cfg)
+    psum._MustUse__silence = True
+    assert lat["psum"] == psum.latency
     if dataflow == "os":
         from hw.engine_os import OSEngine
 
         engine = OSEngine(cfg)
-        assert lat["engine_out"] == engine.out_latency
+        assert lat["engine_result"] == engine.result_latency
     else:
         from hw.engine_ws import WSEngine
 
@@ -155,11 +170,15 @@ def test_header_text(outputs):
     text = outputs["header"].read_text()
     assert text.count("#ifndef QMAC_TOP_H") == 1 and text.count("#define QMAC_TOP_H") == 1
     assert text.rstrip().endswith("#endif /* QMAC_TOP_H */")
-    defines = dict(re.findall(r"^#define (QMAC_\w+)\s+(.+)$", text, re.M))
-    assert defines["QMAC_ROWS"] == "4" and defines["QMAC_COLS"] == "4"
-    assert defines["QMAC_MAX_K"] == str(CONFIG.max_k)
-    assert defines["QMAC_DATAFLOW"] == '"os"' and defines["QMAC_DATAFLOW_OS"] == "1"
-    assert "QMAC_DATAFLOW_WS" not in defines
+    defines = dict(re.findall(r"^#define (QMAC_TOP_\w+)\s+(\S+)", text, re.M))
+    assert defines["QMAC_TOP_ROWS"] == "4" and defines["QMAC_TOP_COLS"] == "4"
+    assert defines["QMAC_TOP_ACC_MAX_K"] == str(CONFIG.max_k)
+    assert defines["QMAC_TOP_JOB_MAX_K"] == "1024"  # the limit one command meets: the buffers
+    assert re.search(r"^#define QMAC_TOP_JOB_MAX_K\s+1024  /\* limited by w_buf_depth, "
+                     r"a_buf_depth \*/$", text, re.M)
+    assert defines["QMAC_TOP_DATAFLOW"] == '"os"' and defines["QMAC_TOP_DATAFLOW_OS"] == "1"
+    assert "QMAC_TOP_DATAFLOW_WS" not in defines
+    assert not re.search(r"^#define (?!QMAC_TOP_)", text, re.M)  # one prefix for every macro
 
 
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
@@ -169,16 +188,17 @@ def test_header_compiles_with_values(tmp_path):
                       param_depth=4, out_fifo_depth=4)
     (tmp_path / "qmac_top.h").write_text(emit.c_header(cfg))
     checks = {
-        "QMAC_ROWS": 2, "QMAC_COLS": 3, "QMAC_ACC_BITS": 64, "QMAC_MULT_BITS": 24,
-        "QMAC_MAX_K": (2**63 - 1) // ((2**16 - 1) * 2**15), "QMAC_A_TDATA_BITS": 32,
-        "QMAC_W_TDATA_BITS": 48, "QMAC_OUT_TDATA_BITS": 48, "QMAC_PARAM_TDATA_BITS": 96,
-        "QMAC_PARAM_M0_LSB": 64, "QMAC_PARAM_SHIFT_LSB": 88,
-        "QMAC_LATENCY_REQUANT": cfg.requant_latency,
-        "QMAC_PEAK_MACS_PER_CYCLE": 6, "QMAC_ROUNDING_TFLITE": 1,
+        "ROWS": 2, "COLS": 3, "ACC_BITS": 64, "MULT_BITS": 24,
+        "ACC_MAX_K": (2**63 - 1) // ((2**16 - 1) * 2**15), "JOB_MAX_K": 1024, "A_TDATA_BITS": 32,
+        "W_TDATA_BITS": 48, "OUT_TDATA_BITS": 48, "PARAM_TDATA_BITS": 96,
+        "PARAM_M0_LSB": 64, "PARAM_SHIFT_LSB": 88,
+        "LATENCY_REQUANT": cfg.requant_latency,
+        "PEAK_MACS_PER_CYCLE": 6, "ROUNDING_TFLITE": 1,
     }
     source = '#include "qmac_top.h"\n#include "qmac_top.h"\n' + "".join(
-        f'_Static_assert({name} == {value}ULL, "{name}");\n' for name, value in checks.items()
-    ) + 'const char *v = QMAC_VERSION; const char *h = QMAC_GENERATOR_HASH;\n'
+        f'_Static_assert(QMAC_TOP_{name} == {value}ULL, "{name}");\n'
+        for name, value in checks.items()
+    ) + 'const char *v = QMAC_TOP_VERSION; const char *h = QMAC_TOP_GENERATOR_HASH;\n'
     (tmp_path / "check.c").write_text(source)
     result = subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-fsyntax-only", "check.c"],
                             cwd=tmp_path, capture_output=True, text=True)
@@ -199,12 +219,55 @@ def test_write_outputs_into_a_file(tmp_path):
         emit.write_outputs(CONFIG, target)
 
 
-def test_generator_hash(tmp_path, monkeypatch):
+def test_generator_hash(tmp_path):
     first = emit.generator_hash()
     assert re.fullmatch(r"[0-9a-f]{64}", first) and emit.generator_hash() == first
-    copy = tmp_path / "hw"
-    shutil.copytree(emit._HW_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(emit, "_HW_DIR", copy)
-    assert emit.generator_hash() == first
-    (copy / "requant.py").write_text((copy / "requant.py").read_text() + "\n# changed\n")
-    assert emit.generator_hash() != first
+    for package in ("hw", "golden"):
+        shutil.copytree(emit.ROOT / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    assert emit.generator_hash(tmp_path) == first
+    # A source that emission does not import leaves the hash alone ...
+    (tmp_path / "hw" / "unused_helper.py").write_text("X = 1\n")
+    lowering = tmp_path / "golden" / "lowering.py"
+    lowering.write_text(lowering.read_text() + "\n# changed\n")
+    assert emit.generator_hash(tmp_path) == first
+    # ... an imported one changes it.
+    requant = tmp_path / "hw" / "requant.py"
+    requant.write_text(requant.read_text() + "\n# changed\n")
+    assert emit.generator_hash(tmp_path) != first
+
+
+# ---- module name --------------------------------------------------------------------------------
+def test_name_prefixes_modules_manifest_and_header(tmp_path):
+    cfg = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16, param_depth=4,
+                      out_fifo_depth=4)
+    paths = emit.write_outputs(cfg, tmp_path, name="conv_engine")
+    assert sorted(p.name for p in tmp_path.iterdir()) == \
+        ["conv_engine.h", "conv_engine.json", "conv_engine.v"]
+    text = paths["verilog"].read_text()
+    modules = re.findall(r"^module \\?([^\s(]+)", text, re.M)
+    assert "conv_engine" in modules and len(modules) > 10
+    assert all(m == "conv_engine" or m.startswith("conv_engine.") for m in modules), modules
+    assert verilog_ports(text, "conv_engine") == protocol_ports(cfg)
+    assert json.loads(paths["manifest"].read_text())["module"] == "conv_engine"
+    header = paths["header"].read_text()
+    assert "#ifndef CONV_ENGINE_H" in header and "#define CONV_ENGINE_ROWS" in header
+    assert not re.search(r"^#define (?!CONV_ENGINE_)", header, re.M)
+
+
+@pytest.mark.parametrize("name,exc,message", [
+    ("", ValueError, r"^module name must be a Verilog identifier .*, not ''$"),
+    ("2x", ValueError, r"^module name must be a Verilog identifier .*, not '2x'$"),
+    ("a.b", ValueError, r"^module name must be a Verilog identifier .*, not 'a\.b'$"),
+    ("module", ValueError, r"^module name must be a Verilog identifier .*, not 'module'$"),
+    (3, TypeError, r"^module name must be a string, not 3$"),
+])
+def test_name_rejected(tmp_path, name, exc, message):
+    with pytest.raises(exc, match=message):
+        emit.write_outputs(CONFIG, tmp_path / "out", name=name)
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_outputs_empty_outdir():
+    with pytest.raises(ValueError, match=r"^outdir must name a directory, not ''$"):
+        emit.write_outputs(CONFIG, "")

@@ -179,7 +179,7 @@ def test_two_jobs_back_to_back_no_bubble():
     # Folds of both jobs follow each other without a gap: 4 folds of 4 cycles then 2 of 5.
     # Job 1 starts on the last fold cycle of job 0, so its folds follow without a bubble.
     s0, s1 = events["start"]
-    assert s1 - s0 == 4 * eng.fold_cycles(4)
+    assert s1 - s0 == 4 * eng.fold_period(3, 4)
     assert rows_out[5][-1] - s0 + 1 == eng.job_cycles(3, 4, 3)
     assert rows_out[-1][-1] - s1 + 1 == eng.job_cycles(2, 5, 4)
     assert len(events["released"]) == 2

@@ -223,7 +223,7 @@ def test_latency_properties_follow_the_config():
     e._MustUse__silence = True   # only the properties are under test
     assert e.row_latency == 4 + 3 + 2 + 1
     assert e.result_latency == e.row_latency + 2
-    assert e.fold_period(2) == 4 and e.fold_period(9) == 9
+    assert e.fold_period(2, 5) == 4 and e.fold_period(9, 5) == 9
     with pytest.raises(ValueError, match=r"^job M=17 exceeds acc_depth=16$"):
         e.job_cycles(17, 1, 1)
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from hw import emit
-from hw.config import ArrayConfig, preset
+from hw.config import ROUNDINGS, ArrayConfig, preset
 from hw.requant import Requant
 from sim.toolchain import verilator_env
 
@@ -61,7 +61,7 @@ def test_lint_top(name, tmp_path):
     assert "%Warning" not in result.stderr and "%Error" not in result.stderr
 
 
-@pytest.mark.parametrize("rounding", ["tflite", "single"])
+@pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_lint_requant(rounding, tmp_path):
     cfg = ArrayConfig(mult_bits=16, rounding=rounding)
     result = lint(emit.generate_verilog(cfg, Requant(cfg), name="requant"), "requant", tmp_path)
@@ -79,3 +79,33 @@ def test_lint_catches_defects(tmp_path):
     assert result.returncode != 0
     assert re.search(r"%Warning-WIDTHTRUNC", result.stderr)
     assert re.search(r"%Warning-UNDRIVEN", result.stderr)
+
+
+def _system(arrays: dict[str, ArrayConfig]) -> str:
+    """Verilog of a ``system`` module that instantiates each array, every port brought out."""
+    decls, insts = [], []
+    for name, cfg in arrays.items():
+        conns = []
+        for port in emit.ports(cfg):
+            width = f"[{port['width'] - 1}:0] " if port["width"] > 1 else ""
+            decls.append(f"{port['direction']}put {width}{name}__{port['name']}")
+            conns.append(f".{port['name']}({name}__{port['name']})")
+        insts.append(f"  {name} u_{name} ({', '.join(conns)});\n")
+    return "module system(\n  " + ",\n  ".join(decls) + "\n);\n" + "".join(insts) + "endmodule\n"
+
+
+def test_two_named_arrays_in_one_design(tmp_path):
+    """Two arrays generated with different --name values lint together under one top."""
+    small = dict(a_buf_depth=16, w_buf_depth=16, param_depth=4, out_fifo_depth=8)
+    arrays = {
+        "conv_array": ArrayConfig(rows=2, cols=2, **small),
+        "fc_array": ArrayConfig(rows=2, cols=4, dataflow="ws", acc_depth=16, **small),
+    }
+    text = "".join(emit.generate_verilog(cfg, name=name) for name, cfg in arrays.items())
+    result = lint(text + _system(arrays), "system", tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "%Warning" not in result.stderr and "%Error" not in result.stderr
+    # the control: the same two arrays under one name clash
+    same = "".join(emit.generate_verilog(cfg) for cfg in arrays.values())
+    clash = lint(same, "qmac_top", tmp_path)
+    assert clash.returncode != 0 and "Duplicate declaration of module" in clash.stderr

@@ -188,10 +188,10 @@ def test_init_wrong_config():
 # ---- numerics ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("n", [N_SMALL, pytest.param(N_RANDOM, marks=pytest.mark.slow)])
 @pytest.mark.parametrize("mult_bits", [32, 16])
-@pytest.mark.parametrize("rounding", ["tflite", "single"])
+@pytest.mark.parametrize("rounding", golden.ROUNDINGS)
 def test_random(rounding, mult_bits, n):
     cfg = ArrayConfig(mult_bits=mult_bits, rounding=rounding)
-    rng = np.random.default_rng(1000 * n + mult_bits + (rounding == "single"))
+    rng = np.random.default_rng(1000 * n + mult_bits + golden.ROUNDINGS.index(rounding))
     samples = random_samples(cfg, n, rng)
     want = check(cfg, samples)
     # The stimulus must exercise the datapath, not only the clamp.
@@ -200,7 +200,7 @@ def test_random(rounding, mult_bits, n):
     assert inside.mean() > 0.3
 
 
-@pytest.mark.parametrize("rounding", ["tflite", "single"])
+@pytest.mark.parametrize("rounding", golden.ROUNDINGS)
 @pytest.mark.parametrize(
     "fields",
     [
@@ -217,7 +217,7 @@ def test_edges(fields, rounding):
     check(cfg, edge_samples(cfg))
 
 
-@pytest.mark.parametrize("rounding", ["tflite", "single"])
+@pytest.mark.parametrize("rounding", golden.ROUNDINGS)
 def test_narrow_random(rounding):
     cfg = ArrayConfig(a_bits=4, w_bits=4, acc_bits=20, mult_bits=16, out_bits=4, rounding=rounding)
     check(cfg, random_samples(cfg, N_SMALL, np.random.default_rng(7)))

@@ -46,7 +46,7 @@ def make_job(cfg: ArrayConfig, m: int, k: int, n: int, rng: np.random.Generator)
     y_zp = int(rng.integers(out_lo // 2, out_hi // 2))
     act_min, act_max = sorted(int(v) for v in rng.integers(out_lo, out_hi + 1, size=2))
     act_min, act_max = min(act_min, out_lo + 10), max(act_max, out_hi - 10)
-    return dict(
+    job = dict(
         x=x,
         w=w,
         bias=bias,
@@ -57,6 +57,8 @@ def make_job(cfg: ArrayConfig, m: int, k: int, n: int, rng: np.random.Generator)
         act_min=act_min,
         act_max=act_max,
     )
+    job["whole"] = job
+    return job
 
 
 def expected_beats(cfg: ArrayConfig, job: dict) -> list[int]:
@@ -110,7 +112,7 @@ def run_top(
                 job["bias"], job["m0"], job["shift"], acc_bits=cfg.acc_bits, mult_bits=cfg.mult_bits
             )
         )
-    total = sum(len(expected_beats(cfg, j)) for j in jobs)
+    total = sum(len(expected_beats(cfg, j["whole"])) for j in jobs if not j.get("acc_hold"))
     result = {"beats": [], "done": [], "error": 0, "busy_at_end": None}
 
     async def commands(ctx):
@@ -121,6 +123,8 @@ def run_top(
             ctx.set(dut.cmd_n, job["w"].shape[1])
             for f in ("x_zp", "y_zp", "act_min", "act_max"):
                 ctx.set(getattr(dut, f"cmd_{f}"), job[f])
+            ctx.set(dut.cmd_acc_cont, job.get("acc_cont", 0))
+            ctx.set(dut.cmd_acc_hold, job.get("acc_hold", 0))
             ctx.set(dut.cmd_valid, 1)
             await ctx.tick().until(dut.cmd_ready)
             ctx.set(dut.cmd_valid, 0)
@@ -130,8 +134,9 @@ def run_top(
             r = random.Random(f"{seed}-{name}")
             for i, words in enumerate(streams[name]):
                 if a_after_done and name == "a" and i > 0:
-                    # A layer-by-layer host: job i's activations are job i-1's outputs.
-                    while len(result["done"]) < i:
+                    # A layer-by-layer host: job i's activations are the outputs of the jobs
+                    # before it (jobs that hold their sums for a K split send none).
+                    while len(result["done"]) < sum(not j.get("acc_hold") for j in jobs[:i]):
                         await ctx.tick()
                 lasts = None
                 if bad_w_last and name == "w" and i == 0:
@@ -196,10 +201,27 @@ def run_top(
     return result
 
 
+def split_k(job: dict, sizes: list[int]) -> list[dict]:
+    """The jobs of a K split of ``job`` (chunks of ``sizes``): ``acc_hold`` on all but the last,
+    ``acc_cont`` on all but the first; the last one's output is that of the whole job."""
+    assert sum(sizes) == job["x"].shape[1]
+    chunks, k0 = [], 0
+    for c, size in enumerate(sizes):
+        part = dict(job, x=job["x"][:, k0:k0 + size], w=job["w"][k0:k0 + size],
+                    acc_cont=int(c > 0), acc_hold=int(c < len(sizes) - 1), whole=job)
+        if part["acc_hold"]:  # the parameters and output fields of a holding job are unused
+            part.update(bias=job["bias"] * 0 + 7, y_zp=0, act_min=-1, act_max=1)
+        chunks.append(part)
+        k0 += size
+    return chunks
+
+
 def check(cfg, jobs, result):
     expect = []
     for job in jobs:
-        beats = expected_beats(cfg, job)
+        if job.get("acc_hold"):
+            continue
+        beats = expected_beats(cfg, job["whole"])
         expect += [(b, int(i == len(beats) - 1)) for i, b in enumerate(beats)]
     got = result["beats"]
     assert len(got) == len(expect), f"got {len(got)} beats, expected {len(expect)}"
@@ -208,7 +230,7 @@ def check(cfg, jobs, result):
             f"beat {i}: got {unpack_lanes(g[0], cfg.out_bits, cfg.cols)} last {g[1]}, "
             f"expected {unpack_lanes(e[0], cfg.out_bits, cfg.cols)} last {e[1]}"
         )
-    assert len(result["done"]) == len(jobs)
+    assert len(result["done"]) == sum(1 for j in jobs if not j.get("acc_hold"))
     assert result["error"] == 0
     assert result["busy_at_end"] == 0
 
@@ -262,6 +284,33 @@ def test_jobs_random_gaps_and_backpressure(dataflow):
     check(cfg, jobs, result)
 
 
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
+@pytest.mark.parametrize("gaps", [False, True], ids=["streaming", "gaps_backpressure"])
+def test_k_split_chains(dataflow, gaps):
+    """K-split chains between whole jobs, their partial sums kept on chip, output once."""
+    cfg = CFG.replace(dataflow=dataflow, out_fifo_depth=8)
+    rng = np.random.default_rng(21)
+    jobs = [make_job(cfg, 3, 4, 5, rng)]
+    jobs += split_k(make_job(cfg, 5, 10, 6, rng), [4, 3, 3])
+    jobs += split_k(make_job(cfg, 1, 2, 1, rng), [1, 1])  # one-row chunks back to back
+    jobs += [make_job(cfg, 2, 3, 2, rng)]
+    jobs += split_k(make_job(cfg, 2, 9, 4, rng), [5, 4])
+    kw = dict(seed=3, in_gap=0.3, out_gap=0.5) if gaps else {}
+    check(cfg, jobs, run_top(cfg, jobs, **kw))
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
+def test_k_split_one_by_one_array(dataflow):
+    """A 1x1 array: rows of consecutive chunks one cycle apart (the partial sums' forwarding)."""
+    cfg = ArrayConfig(rows=1, cols=1, a_buf_depth=16, w_buf_depth=16, param_depth=4,
+                      acc_depth=4, psum_depth=4, out_fifo_depth=4, dataflow=dataflow)
+    rng = np.random.default_rng(22)
+    jobs = []
+    for m, k, n in [(1, 3, 1), (2, 4, 1), (1, 2, 2)]:
+        jobs += split_k(make_job(cfg, m, k, n, rng), [1] * k)
+    check(cfg, jobs, run_top(cfg, jobs, seed=4))
+
+
 def test_output_held_low_loses_nothing():
     cfg = CFG.replace(rows=2, cols=2)
     rng = np.random.default_rng(5)
@@ -290,7 +339,7 @@ def test_jobs_overlap_without_bubble():
     eng = OSEngine(cfg)
     folds1 = 2 * 4
     gap = result["done"][1] - result["done"][0]
-    assert gap == folds1 * eng.fold_cycles(3) + eng.job_cycles(2, 2, 2) - eng.job_cycles(4, 3, 8)
+    assert gap == folds1 * eng.fold_period(4, 3) + eng.job_cycles(2, 2, 2) - eng.job_cycles(4, 3, 8)
 
 
 def test_param_depth_equal_to_cols():
@@ -363,7 +412,8 @@ def test_random_configs_and_jobs(dataflow, seed):
         acc_depth=16,
         out_fifo_depth=r.choice([8, 16]),
         dataflow=dataflow,
-        rounding=r.choice(["tflite", "single"]),
+        rounding=r.choice(["tflite", "single", "halfup"]),
+        psum_depth=r.choice([4, 16]),
     )
     rng = np.random.default_rng(seed)
     shapes, count = [], r.randint(1, 4)
@@ -374,7 +424,15 @@ def test_random_configs_and_jobs(dataflow, seed):
         except ValueError:
             continue
         shapes.append((m, k, n))
-    jobs = [make_job(cfg, *s, rng) for s in shapes]
+    jobs = []
+    for m, k, n in shapes:
+        job = make_job(cfg, m, k, n, rng)
+        cuts = sorted(r.sample(range(1, k), r.randint(0, min(3, k - 1)))) if k > 1 else []
+        if cuts and r.random() < 0.5 and -(-n // cfg.cols) * m <= cfg.psum_depth:
+            sizes = [b - a for a, b in zip([0, *cuts], [*cuts, k], strict=True)]
+            jobs += split_k(job, sizes)
+        else:
+            jobs.append(job)
     kw = dict(
         seed=seed,
         in_gap=r.choice([0, 0.3, 0.7]),

@@ -21,6 +21,14 @@ CONFIGS = {
         rows=4, cols=4, a_bits=4, w_bits=4, acc_bits=20, mult_bits=16, out_bits=4
     ),
 }
+#: K split: banks of 64 words hold K = 64 for one 4 x 4 block; acc_bits = 24 sums K up to
+#: max_k = 257 (so max_k itself, 5 chunks, runs in simulation time). The OS one carries rounding
+#: "halfup" through every layer kind.
+SPLIT = dict(rows=4, cols=4, acc_bits=24, a_buf_depth=64, w_buf_depth=64, psum_depth=32)
+SPLIT_CONFIGS = {
+    "os4x4_split_halfup": ArrayConfig(rounding="halfup", **SPLIT),
+    "ws4x4_split": ArrayConfig(dataflow="ws", **SPLIT),
+}
 SLOW_CONFIGS = {
     "os8x8": ArrayConfig(rows=8, cols=8),
     "ws4x4_single_m24": ArrayConfig(rows=4, cols=4, dataflow="ws", rounding="single", mult_bits=24),
@@ -96,6 +104,34 @@ def extreme_layers(cfg: ArrayConfig, seed: int) -> list:
     return layers
 
 
+def split_layers(cfg: ArrayConfig, seed: int) -> list:
+    """K at 1, 1.5 and 4 times a bank's capacity and at max_k (random and extreme operands)."""
+    assert cfg.max_job_k == 64 and cfg.max_k == 257
+    rng = np.random.default_rng(seed)
+    bits = dict(a_bits=cfg.a_bits, w_bits=cfg.w_bits, out_bits=cfg.out_bits, acc_bits=cfg.acc_bits)
+    specs = [
+        ("matmul", dict(m=6, k=64, n=7)),  # one bank
+        ("matmul", dict(m=9, k=96, n=5)),  # 1.5 banks
+        ("fully_connected", dict(batch=3, in_features=256, out_features=6)),  # 4 banks
+        ("conv2d", dict(h=4, w=4, cin=28, cout=5, kernel=3, padding="SAME")),  # K = 252
+        ("matmul", dict(m=5, k=257, n=6)),  # max_k
+    ]
+    layers = [golden.make_random_layer(op, rng=rng, **bits, **dims) for op, dims in specs]
+    k, n = cfg.max_k, 5
+    for x_val, w_val, x_zp in ((-128, -128, 127), (127, -128, -128)):  # the largest sums
+        layers.append(
+            golden.Layer(
+                "matmul", np.full((3, k), x_val), np.full((k, n), w_val), np.zeros(n, np.int64),
+                np.full(n, (1 << 31) - 1), np.full(n, -17), x_zp=x_zp, y_zp=0,
+            )
+        )
+    return layers
+
+
+#: K chunks per output block of each layer of :func:`split_layers`.
+SPLIT_CHUNKS = [1, 2, 4, 4, 5, 5, 5]
+
+
 def _check(cfg, layers, **switches):
     results = run_layers(cfg, layers, **switches)
     for i, (layer, (got, stats)) in enumerate(zip(layers, results, strict=False)):
@@ -118,6 +154,27 @@ def _check(cfg, layers, **switches):
 def test_layers_bit_exact(cfg_name, switches):
     cfg = CONFIGS[cfg_name]
     _check(cfg, random_layers(cfg, 11) + extreme_layers(cfg, 12), **switches)
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [{}, {"gaps": True, "backpressure": True, "seed": 7}],
+    ids=["streaming", "gaps_backpressure"],
+)
+@pytest.mark.parametrize("cfg_name", list(SPLIT_CONFIGS))
+def test_k_split_bit_exact(cfg_name, switches):
+    """K split across jobs, partial sums on chip: bit-exact up to max_k, never wrapping."""
+    cfg = SPLIT_CONFIGS[cfg_name]
+    layers = split_layers(cfg, 31)
+    if cfg.rounding == "halfup":
+        layers += random_layers(cfg, 32) + extreme_layers(cfg, 33)
+    results = _check(cfg, layers, **switches)
+    chunks = [stats["k_chunks"] for _, stats in results[: len(SPLIT_CHUNKS)]]
+    assert chunks == SPLIT_CHUNKS
+    for _, stats in results[: len(SPLIT_CHUNKS)]:
+        if stats["k_chunks"] > 1:  # every chunk sends its parameters again
+            assert stats["split_extra_beats"] >= 0
+            assert stats["beats"]["param"] > stats["unsplit_beats"]["param"]
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 
 from hw import emit
 from hw.config import ArrayConfig
-from sim import runner
+from sim import build_progress, runner
 
 CONFIG = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16, param_depth=4, acc_depth=4,
                      out_fifo_depth=4)
@@ -16,7 +16,9 @@ CONFIG = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16, param_depth
 
 def _copy_hw(tmp_path):
     root = tmp_path / "src"
-    shutil.copytree(emit._HW_DIR, root / "hw", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("hw", "golden"):
+        shutil.copytree(emit.ROOT / package, root / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
 
@@ -26,9 +28,7 @@ def test_verilog_comes_from_the_sources_on_disk(tmp_path, monkeypatch):
     root = _copy_hw(tmp_path)
     emit_py = root / "hw" / "emit.py"
     emit_py.write_text(emit_py.read_text().replace("Do not edit.", "EDITED-SOURCE-MARKER."))
-    monkeypatch.setattr(emit, "_HW_DIR", root / "hw")
-    edited_hash = emit.generator_hash()
-    monkeypatch.undo()
+    edited_hash = emit.generator_hash(root)
     assert edited_hash != emit.generator_hash()
     got_hash, text = runner._generate_verilog(CONFIG, root)
     assert got_hash == edited_hash
@@ -70,3 +70,27 @@ def test_build_gives_up_when_sources_keep_changing(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_verilate", lambda folder, verilog, *args: None)
     with pytest.raises(RuntimeError, match=r"kept changing"):
         runner.build(CONFIG)
+
+
+def test_build_reports_progress_and_nothing_when_cached(tmp_path, monkeypatch):
+    """A real (tiny) build reports its stages in order; the cached model reports nothing."""
+    monkeypatch.setenv("QMAC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(build_progress, "PROGRESS_PERIOD_S", 0.2)
+    text = (
+        "module progress_counter(input clk, input rst, output reg [7:0] q);\n"
+        "  always @(posedge clk) q <= rst ? 8'd0 : q + 8'd1;\n"
+        "endmodule\n"
+    )
+    events = []
+    info = runner.build_verilog(text, "progress_counter", progress=events.append)
+    assert not info.cached
+    stages = [e.stage for e in events]
+    assert stages[0] == "verilog" and stages[1] == "verilator" and stages[-1] == "done"
+    assert set(stages) <= {"verilog", "verilator", "compile", "done"}
+    assert [e.elapsed_s for e in events] == sorted(e.elapsed_s for e in events)
+    compile_events = [e for e in events if e.stage == "compile"]
+    assert all(e.objects > 0 for e in compile_events)
+    assert {e.key for e in events} == {info.key} and events[-1].toplevel == "progress_counter"
+    again = []
+    assert runner.build_verilog(text, "progress_counter", progress=again.append).cached
+    assert again == []

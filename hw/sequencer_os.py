@@ -1,0 +1,205 @@
+"""OSSequencer: the fold sequencer of the output-stationary engine (addresses, flags, fold tags).
+
+A job is a sequence of folds, ``nb`` (column block, outer) then ``mb`` (row block, inner). A fold
+reads ``K`` consecutive words from each buffer, one per enabled cycle (activation word
+``mb*K + k``, weight word ``nb*K + k``). Folds start every ``max(K, rows)`` cycles: with
+``K >= rows`` there is no bubble between folds (the mesh drains a fold while it accumulates the
+next); with ``K < rows`` the sequencer waits for the drain chains. The next job's first fold
+follows the previous job's last fold without a bubble when its ``start`` arrives by the last cycle
+of that fold (``idle`` is already high then), unless its K is smaller: the drain chains need the
+last words of consecutive folds at least ``rows`` cycles apart, so the first fold of a job waits up
+to ``rows - K`` cycles.
+
+All outputs describe the word addressed on the current cycle (``issue`` high); ``fold`` is valid on
+the cycle of a fold's last word (``k = K - 1``) and describes the result rows that fold makes.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import Out
+
+from hw.config import ArrayConfig
+from hw.engine import job_members
+
+__all__ = ["OSSequencer", "fold_layout"]
+
+
+def fold_layout(config: ArrayConfig) -> data.StructLayout:
+    """Tags of one fold's result rows: ``valid``, ``nb``, ``bank``, ``last`` (the job's last fold),
+    ``nrows`` (rows of the fold inside M), ``lanes`` (columns inside N)."""
+    return data.StructLayout({
+        "valid": 1,
+        "nb": config.dim_bits,
+        "bank": 1,
+        "last": 1,
+        "nrows": range(config.rows + 1),
+        "lanes": config.cols,
+    })
+
+
+class OSSequencer(wiring.Component):
+    """Read addresses and fold flags of an output-stationary job.
+
+    Parameters
+    ----------
+    config : ArrayConfig
+
+    Members
+    -------
+    start : In(1); job_m, job_k, job_n : In(dim_bits); job_x_zp : In(signed(a_bits));
+    job_bank : In(1)
+        A job, taken on a cycle with ``start`` and ``idle`` high (docs/ENGINE.md).
+    idle : Out(1)
+        A job may start (the previous job's last fold is on its last word, or no job runs).
+    issue : Out(1)
+        A word pair is addressed this cycle (``a_addr``/``w_addr``); the read enable.
+    a_addr : Out(range(2 * a_buf_depth)); w_addr : Out(range(2 * w_buf_depth))
+        Buffer addresses, bank in the MSB; straight from registers.
+    first, last : Out(1)
+        The word is the first (``k = 0``) / last (``k = K - 1``) of its fold.
+    row_mask : Out(rows); col_mask : Out(cols)
+        Rows of the fold inside M, columns inside N.
+    x_zp : Out(signed(a_bits))
+        The running job's activation zero point.
+    fold : Out(:func:`fold_layout`)
+        On the last word of a fold (``fold.valid = issue & last``): its result rows' tags.
+    released : Out(1)
+        The job's last word is addressed (its banks may be reloaded after this cycle).
+    """
+
+    def __init__(self, config: ArrayConfig) -> None:
+        if not isinstance(config, ArrayConfig):
+            raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+        self._config = config
+        super().__init__({
+            **job_members(config),
+            "issue": Out(1),
+            "a_addr": Out(range(2 * config.a_buf_depth)),
+            "w_addr": Out(range(2 * config.w_buf_depth)),
+            "first": Out(1),
+            "last": Out(1),
+            "row_mask": Out(config.rows),
+            "col_mask": Out(config.cols),
+            "x_zp": Out(signed(config.a_bits)),
+            "fold": Out(fold_layout(config)),
+            "released": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        cfg = self._config
+        rows, cols = cfg.rows, cfg.cols
+        dim = cfg.dim_bits
+        a_idx_bits = (cfg.a_buf_depth - 1).bit_length()
+        w_idx_bits = (cfg.w_buf_depth - 1).bit_length()
+        m = Module()
+
+        running = Signal()
+        bank = Signal()
+        job_k = Signal(dim)
+        job_m = Signal(dim)
+        job_n = Signal(dim)
+        s_last = Signal(dim)  # fold_period(K) - 1
+        k = Signal(dim)
+        m_left = Signal(dim)  # M - mb * rows
+        n_left = Signal(dim)  # N - nb * cols
+        nb = Signal(dim)
+        a_base = Signal(dim + 1)
+        w_base = Signal(dim + 1)
+
+        # Cycles since the last word of the previous fold was addressed (saturating at rows). The
+        # drain chains need fold *ends* at least rows cycles apart; within a job the fold period
+        # max(K, rows) guarantees it, across jobs with different K a fold start may have to wait.
+        since_end = Signal(range(rows + 1), init=rows)
+        need = Signal(range(rows + 1))  # a fold may start once since_end >= rows + 1 - K
+        # Registered copies of values otherwise computed from k (a_base + k, k < K, k == 0), so
+        # that the read addresses and enables come straight from registers: the top compares them
+        # with its loaders' progress to stall the engine, a path that ends at every enable.
+        a_idx = Signal(a_idx_bits)
+        w_idx = Signal(w_idx_bits)
+        in_fold = Signal()
+        k_zero = Signal(init=1)
+        wait = Signal()
+        issue = Signal()
+        k_last = Signal()
+        last_mb = Signal()
+        last_nb = Signal()
+        fold_end = Signal()
+        m.d.comb += [
+            wait.eq(k_zero & (since_end < need)),
+            issue.eq(running & in_fold & ~wait),
+            k_last.eq(k == job_k - 1),
+            last_mb.eq(m_left <= rows),
+            last_nb.eq(n_left <= cols),
+            fold_end.eq(running & ~wait & (k == s_last)),
+            self.issue.eq(issue),
+            self.a_addr.eq(Cat(a_idx, bank)),
+            self.w_addr.eq(Cat(w_idx, bank)),
+            self.first.eq(k == 0),
+            self.last.eq(k_last),
+            self.row_mask.eq(Cat(*[m_left > i for i in range(rows)])),
+            self.col_mask.eq(Cat(*[n_left > j for j in range(cols)])),
+            self.released.eq(issue & k_last & last_mb & last_nb),
+            self.idle.eq(~running | (fold_end & last_mb & last_nb)),
+            self.fold.valid.eq(issue & k_last),
+            self.fold.nb.eq(nb),
+            self.fold.bank.eq(bank),
+            self.fold.last.eq(last_mb & last_nb),
+            self.fold.nrows.eq(Mux(last_mb, m_left, rows)),
+            self.fold.lanes.eq(self.col_mask),
+        ]
+        with m.If(issue & k_last):
+            m.d.sync += since_end.eq(1)
+        with m.Elif(since_end != rows):
+            m.d.sync += since_end.eq(since_end + 1)
+        with m.If(running & ~wait):
+            with m.If(k == s_last):
+                m.d.sync += [k.eq(0), k_zero.eq(1), in_fold.eq(1), w_idx.eq(w_base)]
+                with m.If(last_mb):
+                    m.d.sync += [m_left.eq(job_m), a_base.eq(0), a_idx.eq(0)]
+                    with m.If(last_nb):
+                        m.d.sync += running.eq(0)
+                    with m.Else():
+                        m.d.sync += [
+                            n_left.eq(n_left - cols),
+                            nb.eq(nb + 1),
+                            w_base.eq(w_base + job_k),
+                            w_idx.eq(w_base + job_k),
+                        ]
+                with m.Else():
+                    m.d.sync += [
+                        m_left.eq(m_left - rows),
+                        a_base.eq(a_base + job_k),
+                        a_idx.eq(a_base + job_k),
+                    ]
+            with m.Else():
+                m.d.sync += [
+                    k.eq(k + 1),
+                    k_zero.eq(0),
+                    in_fold.eq(in_fold & ~k_last),
+                    a_idx.eq(a_idx + 1),
+                    w_idx.eq(w_idx + 1),
+                ]
+        with m.If(self.start & self.idle):
+            m.d.sync += [
+                running.eq(1),
+                bank.eq(self.job_bank),
+                job_k.eq(self.job_k),
+                job_m.eq(self.job_m),
+                job_n.eq(self.job_n),
+                self.x_zp.eq(self.job_x_zp),
+                s_last.eq(Mux(self.job_k > rows, self.job_k, rows) - 1),
+                k.eq(0),
+                m_left.eq(self.job_m),
+                n_left.eq(self.job_n),
+                nb.eq(0),
+                a_base.eq(0),
+                w_base.eq(0),
+                a_idx.eq(0),
+                w_idx.eq(0),
+                in_fold.eq(1),
+                k_zero.eq(1),
+                need.eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
+            ]
+        return m

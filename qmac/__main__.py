@@ -1,0 +1,7 @@
+"""``python -m qmac``: the command line."""
+
+import sys
+
+from qmac.cli import main
+
+sys.exit(main())

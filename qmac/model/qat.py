@@ -1,0 +1,326 @@
+"""Quantization-aware training (QAT) of the digits CNN in NumPy, exported to the integer network.
+
+The forward pass is the integer network's, in float64 with fake quantization
+(:mod:`qmac.model.quantizers`) where the integer path quantizes:
+
+- the input at ``tensor_bits[0]`` on the fixed range [0, 1] (as post-training quantization);
+- each layer's weights per output channel, symmetric, narrow range, with the scale from the
+  current weights (``w_method``: ``"minmax"`` or ``"mse"``), recomputed every step;
+- each bias to an integer with scale ``S_x S_w[c]`` (``round_half_away``, as the export);
+- each layer's output, asymmetric per tensor at ``tensor_bits[i + 1]``, clamped to
+  ``[act_min, act_max]`` (the fused ReLU is the lower clamp, as in the integer network).
+
+The backward pass is the straight-through estimator: the rounding passes the gradient unchanged,
+the clamp passes it only where the code was not clipped (``fake_quant``'s mask); the layers'
+adjoints are :func:`qmac.model.train.layer_backward`, the optimizer Adam with cosine decay.
+
+**Activation ranges are running statistics, not learned parameters.** Each step, every output
+tensor's range on the batch is chosen by a calibration method (``act_method``, default MSE:
+``golden.choose_qparams``, the range of the integer path's own quantizer with the least squared
+error), and an exponential moving average of those ranges (``ema`` per step) is the range the
+fake quantizer uses and the export keeps. Why not learned ranges (PACT, LSQ): the EMA needs no
+gradient with respect to the range and no extra learning rate, it starts at the post-training
+calibration and it is the scheme TensorFlow's QAT uses (moving-average min/max quantizers); with
+an MSE search per batch it clips outliers at low widths as a learned clip would, and on this
+network reaches the accuracy aims (README, ``scripts/bitwidth_table.py``).
+
+The result (:class:`QATResult`) holds the fine-tuned float weights and the frozen ranges;
+:meth:`QATResult.export` builds the :class:`~qmac.model.ptq.QuantCNN` with
+:func:`~qmac.model.ptq.assemble_cnn`, the same code post-training quantization ends in, so its
+``to_network()`` runs on golden and on the RTL of its width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import golden
+from golden._check import check_int
+from golden.affine import round_half_away
+from qmac.model.digits import ARCH, FloatCNN, float_forward, layer_float
+from qmac.model.ptq import QuantCNN, _widths, assemble_cnn, check_calibration
+from qmac.model.quantizers import (
+    DEFAULT_GRID,
+    WEIGHT_METHODS,
+    act_qparams,
+    fake_quant,
+    fake_quant_weights,
+)
+from qmac.model.train import Adam, cosine_lr, layer_backward, softmax_cross_entropy
+
+#: Candidates of the per-step MSE searches (weights and activation ranges): a quarter of
+#: golden's default, because the search is most of a training step's time.
+QAT_GRID = 25
+
+__all__ = [
+    "QAT_GRID",
+    "LOGITS_STE",
+    "QATResult",
+    "calibrated_ranges",
+    "fake_layer",
+    "qat_forward",
+    "qat_forward_backward",
+    "train_qat",
+]
+
+
+@dataclass(frozen=True)
+class QATResult:
+    """Fine-tuned float weights, frozen activation ranges and the widths they were trained for.
+
+    ``ranges[i]`` is ``(rmin, rmax)`` of layer ``i``'s output in float units.
+    """
+
+    model: FloatCNN
+    ranges: tuple[tuple[float, float], ...]
+    tensor_bits: tuple[int, ...]
+    layer_w_bits: tuple[int, ...]
+    w_method: str
+    grid: int
+
+    def export(self) -> QuantCNN:
+        """The integer network: exactly the quantizers and ranges the training used."""
+        qps = [act_qparams(lo, hi, b) for (lo, hi), b in zip(self.ranges, self.tensor_bits[1:],
+                                                           strict=True)]
+        return assemble_cnn(
+            self.model, qps, tensor_bits=list(self.tensor_bits),
+            layer_w_bits=list(self.layer_w_bits), w_method=self.w_method, w_grid=self.grid,
+            a_bits=self.tensor_bits[0], w_bits=self.layer_w_bits[0],
+        )
+
+
+def _range_of(
+    r: np.ndarray, bits: int, method: str, percentile: float, grid: int = DEFAULT_GRID
+) -> tuple[float, float]:
+    """The real range ``[S (qmin - Z), S (qmax - Z)]`` that ``method`` picks for ``r``."""
+    qp = golden.choose_qparams(
+        r, bits, symmetric=False, method=method, percentile=percentile, grid=grid
+    )
+    s, z = float(qp.scale), int(qp.zero_point)
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return s * (lo - z), s * (hi - z)
+
+
+def calibrated_ranges(
+    model: FloatCNN, images: np.ndarray, tensor_bits, methods, percentile: float = 99.99,
+) -> list[tuple[float, float]]:
+    """Post-training ranges of every layer output of the float ``model`` (QAT's starting point),
+    ``methods[i]`` for layer ``i``'s output."""
+    floats = float_forward(model, images, all_layers=True)
+    return [_range_of(f, b, m, percentile) for f, b, m in zip(floats, tensor_bits[1:], methods,
+                                                              strict=True)]
+
+
+def fake_layer(spec, xh: np.ndarray, x_scale: float, w: np.ndarray, b: np.ndarray,
+               w_bits: int, y_range, y_bits: int, w_method: str = "minmax",
+               grid: int = DEFAULT_GRID, update=None):
+    """One layer of the fake-quantized network.
+
+    Parameters
+    ----------
+    spec : LayerSpec
+    xh : the layer's input, already on its quantization grid (dequantized values)
+    x_scale : its scale S_x (the bias is quantized with S_x S_w[c])
+    w, b : float weights and biases
+    y_range : (rmin, rmax) of the output; ``update(z_after_relu, y_range) -> y_range`` replaces
+        it first when given
+
+    Returns
+    -------
+    y_hat, y_scale, y_range, tape entry ``(x_hat, w_hat, w_mask, out_mask, z)``
+    """
+    wh, wmask, w_scale = fake_quant_weights(w, w_bits, spec.channel_axis, w_method, grid)
+    b_scale = x_scale * w_scale
+    bh = round_half_away(b / b_scale) * b_scale  # STE: identity (int32 never clips here)
+    z = layer_float(spec, xh, wh, bh)
+    if update is not None:
+        y_range = update(np.maximum(z, 0.0) if spec.relu else z, y_range)
+    y_s, y_z = act_qparams(y_range[0], y_range[1], y_bits)
+    qmin, qmax = golden_range(y_bits)
+    yh, omask = fake_quant(z, y_s, y_z, y_z if spec.relu else qmin, qmax)
+    return yh, y_s, y_range, (xh, wh, wmask, omask, z)
+
+
+def qat_forward(params: dict, ranges, x: np.ndarray, tensor_bits, layer_w_bits,
+                w_method: str = "minmax", grid: int = DEFAULT_GRID, *, update=None):
+    """Fake-quantized forward pass.
+
+    Parameters
+    ----------
+    params : dict
+        ``<layer>_w``, ``<layer>_b`` float64 arrays (as :mod:`qmac.model.train`).
+    ranges : list of (rmin, rmax)
+        Per layer output; replaced in place by ``update(i, z_after_relu, old) -> new`` first when
+        ``update`` is given (training: the running statistics), so the step uses the new range.
+    x : (N, 8, 8, 1) float pixels in [0, 1]
+
+    Returns
+    -------
+    logits : (N, 10) float64, dequantized integer-grid logits
+    tape : list of per-layer tape entries (:func:`fake_layer`) for the backward pass
+    """
+    in_s, in_z = act_qparams(0.0, 1.0, tensor_bits[0])
+    lo, hi = golden_range(tensor_bits[0])
+    xh, _ = fake_quant(x, in_s, in_z, lo, hi)
+    x_scale, tape = in_s, []
+    for i, spec in enumerate(ARCH):
+        up = None if update is None else (lambda r, old, i=i: update(i, r, old))
+        xh, x_scale, ranges[i], entry = fake_layer(
+            spec, xh, x_scale, params[spec.name + "_w"], params[spec.name + "_b"],
+            layer_w_bits[i], ranges[i], tensor_bits[i + 1], w_method, grid, up,
+        )
+        tape.append(entry)
+    return xh, tape
+
+
+def golden_range(bits: int) -> tuple[int, int]:
+    """Signed ``bits``-bit code range ``(-2^(b-1), 2^(b-1) - 1)``."""
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def qat_forward_backward(params: dict, ranges, x, y, tensor_bits, layer_w_bits, w_method,
+                         weight_decay: float, grid: int = DEFAULT_GRID, update=None,
+                         logits_ste: str = "clipped"):
+    """Loss (cross-entropy of the fake-quantized logits + L2) and STE gradients for a batch.
+
+    Returns
+    -------
+    (loss, grads, logits) : float, dict shaped like ``params``, (N, 10) float64
+    """
+    logits, tape = qat_forward(params, ranges, x, tensor_bits, layer_w_bits, w_method, grid,
+                               update=update)
+    loss, d = softmax_cross_entropy(logits, y)
+    grads = {}
+    for li in range(len(ARCH) - 1, -1, -1):
+        spec = ARCH[li]
+        xh, wh, wmask, omask, _ = tape[li]
+        if li == len(ARCH) - 1 and logits_ste != "clipped":
+            omask = _logits_mask(logits_ste, tape[li], d, ranges[li], tensor_bits[-1])
+        dz = d * omask  # STE through the output clamp (and the fused ReLU)
+        dwh, db, d = layer_backward(spec, xh, wh, dz)
+        w = params[spec.name + "_w"]
+        grads[spec.name + "_w"] = dwh * wmask + weight_decay * w  # STE through weight rounding
+        grads[spec.name + "_b"] = db
+        loss += 0.5 * weight_decay * float(np.sum(w * w))
+    return loss, grads, logits
+
+
+LOGITS_STE = ("clipped", "inward", "identity")
+
+
+def _logits_mask(kind: str, entry, d: np.ndarray, rng, bits: int) -> np.ndarray:
+    """STE mask of the logits' clamp: ``"identity"`` passes every gradient; ``"inward"`` also
+    passes, at a clipped logit, the gradient whose descent step moves it back into the range."""
+    omask = entry[3]
+    if kind == "identity":
+        return np.ones_like(omask)
+    s, z = act_qparams(rng[0], rng[1], bits)
+    qmin, qmax = golden_range(bits)
+    top = entry[4] >= s * (qmax - z)  # clipped at the top: descent moves down if d > 0
+    return omask | (top & (d > 0)) | (~top & ~omask & (d < 0))
+
+
+def train_qat(
+    model: FloatCNN,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    calib_images: np.ndarray,
+    *,
+    a_bits: int,
+    w_bits: int,
+    out_bits: int | None = None,
+    epochs: int = 10,
+    seed: int = 0,
+    batch: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    ema: float = 0.9,
+    act_method: str = "mse",
+    logits_method: str = "mse",
+    logits_ste: str = "clipped",
+    w_method: str = "minmax",
+    percentile: float = 99.99,
+    grid: int = QAT_GRID,
+    tensor_bits=None,
+    layer_w_bits=None,
+    on_epoch=None,
+) -> QATResult:
+    """Fine-tune ``model`` with fake quantization at the given widths.
+
+    Parameters
+    ----------
+    model : FloatCNN
+        Starting float weights (the shipped network).
+    train_images, train_labels : (N, 8, 8, 1) floats in [0, 1] and (N,) ints
+    calib_images : (M, 8, 8, 1)
+        Initial activation ranges (post-training calibration with ``act_method``).
+    a_bits, w_bits, out_bits, tensor_bits, layer_w_bits :
+        Widths as :func:`qmac.model.ptq.quantize_cnn`.
+    epochs, seed, batch, lr, weight_decay :
+        Adam with cosine decay from ``lr``; ``seed`` fixes the batch order.
+    ema : float in [0, 1)
+        Weight of the old range in the running average per step.
+    act_method : {"minmax", "percentile", "entropy", "mse"}
+        Per-batch range choice fed into the running average, for every tensor but the logits.
+    logits_method : str
+        The same for the logits (default min/max: MSE, minimising the error of the mostly
+        negative logits, puts the top of a 2-bit range at 0.0, where every positive logit ties).
+    w_method : {"minmax", "mse"}
+    on_epoch : callable, optional
+        ``on_epoch(epoch, mean_loss, params, ranges)`` after every epoch (progress, logging).
+
+    Returns
+    -------
+    QATResult
+    """
+    tb, wb = _widths(len(ARCH), a_bits, w_bits, out_bits, tensor_bits, layer_w_bits)
+    calib = check_calibration(calib_images, act_method, percentile, tb[0])
+    if not isinstance(w_method, str) or w_method not in WEIGHT_METHODS:
+        raise ValueError(f"w_method must be one of {', '.join(WEIGHT_METHODS)}, not {w_method!r}")
+    epochs = check_int("epochs", epochs, 0, 10_000)
+    batch = check_int("batch", batch, 1, 1 << 16)
+    if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0 <= ema < 1:
+        raise ValueError(f"ema must be in [0, 1), not {ema!r}")
+    x_train = np.asarray(train_images, dtype=np.float64)
+    y_train = np.asarray(train_labels, dtype=np.int64)
+    if len(x_train) == 0 or len(x_train) != len(y_train):
+        raise ValueError(f"train_images and train_labels must be non-empty and of equal length, "
+                         f"not {len(x_train)} and {len(y_train)}")
+    params = {}
+    for spec in ARCH:
+        params[spec.name + "_w"] = model.weights[spec.name].copy()
+        params[spec.name + "_b"] = model.biases[spec.name].copy()
+    golden.choose_qparams(np.array([0.0, 1.0]), 8, method=logits_method, percentile=percentile)
+    if not isinstance(logits_ste, str) or logits_ste not in LOGITS_STE:
+        raise ValueError(f"logits_ste must be one of {', '.join(LOGITS_STE)}, not {logits_ste!r}")
+    methods = [act_method] * (len(ARCH) - 1) + [logits_method]
+    ranges = calibrated_ranges(model, calib, tb, methods, percentile)
+
+    def update(i, r, old):
+        new = _range_of(r, tb[i + 1], methods[i], percentile, grid)
+        return (ema * old[0] + (1 - ema) * new[0], ema * old[1] + (1 - ema) * new[1])
+
+    rng = np.random.default_rng(seed)
+    adam = Adam(params)
+    for epoch in range(epochs):
+        order = rng.permutation(len(x_train))
+        step_lr = cosine_lr(lr, epoch, epochs)
+        total = 0.0
+        for s in range(0, len(order), batch):
+            idx = order[s : s + batch]
+            loss, grads, _ = qat_forward_backward(params, ranges, x_train[idx], y_train[idx], tb,
+                                                  wb, w_method, weight_decay, grid, update,
+                                                  logits_ste)
+            total += loss * len(idx)
+            adam.step(params, grads, step_lr)
+            if not np.isfinite(loss) or not all(np.all(np.isfinite(v)) for v in params.values()):
+                raise FloatingPointError(
+                    f"QAT diverged at epoch {epoch + 1} (loss {loss}); lower lr ({lr})"
+                )
+        if on_epoch is not None:
+            on_epoch(epoch, total / len(order), params, ranges)
+    trained = FloatCNN.from_arrays(params)
+    return QATResult(trained, tuple((float(a), float(b)) for a, b in ranges), tuple(tb),
+                     tuple(wb), w_method, grid)

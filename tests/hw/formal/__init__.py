@@ -1,0 +1,1 @@
+"""Formal proof of the requantization unit (SymbiYosys); see top.py for what is proven."""
