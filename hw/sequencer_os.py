@@ -55,6 +55,9 @@ class OSSequencer(wiring.Component):
         A job may start (the previous job's last fold is on its last word, or no job runs).
     issue : Out(1)
         A word pair is addressed this cycle (``a_addr``/``w_addr``); the read enable.
+    issue_next : Out(1)
+        ``issue`` of the next cycle if this cycle is enabled (its value from this cycle's next
+        state; an unenabled cycle keeps ``issue``).
     a_addr : Out(range(2 * a_buf_depth)); w_addr : Out(range(2 * w_buf_depth))
         Buffer addresses, bank in the MSB; straight from registers.
     first, last : Out(1)
@@ -76,6 +79,7 @@ class OSSequencer(wiring.Component):
         super().__init__({
             **job_members(config),
             "issue": Out(1),
+            "issue_next": Out(1),
             "a_addr": Out(range(2 * config.a_buf_depth)),
             "w_addr": Out(range(2 * config.w_buf_depth)),
             "first": Out(1),
@@ -120,6 +124,9 @@ class OSSequencer(wiring.Component):
         w_idx = Signal(w_idx_bits)
         in_fold = Signal()
         k_zero = Signal(init=1)
+        # ready = since_end >= need, registered from the next values of both, so that ``wait``
+        # (and with it ``issue``, the read enable the top stalls on) is two gates from registers.
+        ready = Signal(init=1)
         wait = Signal()
         issue = Signal()
         k_last = Signal()
@@ -127,7 +134,7 @@ class OSSequencer(wiring.Component):
         last_nb = Signal()
         fold_end = Signal()
         m.d.comb += [
-            wait.eq(k_zero & (since_end < need)),
+            wait.eq(k_zero & ~ready),
             issue.eq(running & in_fold & ~wait),
             k_last.eq(k == job_k - 1),
             last_mb.eq(m_left <= rows),
@@ -149,17 +156,30 @@ class OSSequencer(wiring.Component):
             self.fold.nrows.eq(Mux(last_mb, m_left, rows)),
             self.fold.lanes.eq(self.col_mask),
         ]
+        # The next values of the registers ``issue`` and ``ready`` are made of (``*_n``), so that
+        # the engine can tell its parent whether it reads on the next enabled cycle
+        # (``issue_next``) and the parent can register its stall decision a cycle ahead.
+        running_n, in_fold_n, k_zero_n = Signal(), Signal(), Signal()
+        since_end_n, need_n = Signal.like(since_end), Signal.like(need)
+        m.d.comb += [
+            running_n.eq(running),
+            in_fold_n.eq(in_fold),
+            k_zero_n.eq(k_zero),
+            since_end_n.eq(since_end),
+            need_n.eq(need),
+        ]
         with m.If(issue & k_last):
-            m.d.sync += since_end.eq(1)
+            m.d.comb += since_end_n.eq(1)
         with m.Elif(since_end != rows):
-            m.d.sync += since_end.eq(since_end + 1)
+            m.d.comb += since_end_n.eq(since_end + 1)
         with m.If(running & ~wait):
             with m.If(k == s_last):
-                m.d.sync += [k.eq(0), k_zero.eq(1), in_fold.eq(1), w_idx.eq(w_base)]
+                m.d.sync += [k.eq(0), w_idx.eq(w_base)]
+                m.d.comb += [k_zero_n.eq(1), in_fold_n.eq(1)]
                 with m.If(last_mb):
                     m.d.sync += [m_left.eq(job_m), a_base.eq(0), a_idx.eq(0)]
                     with m.If(last_nb):
-                        m.d.sync += running.eq(0)
+                        m.d.comb += running_n.eq(0)
                     with m.Else():
                         m.d.sync += [
                             n_left.eq(n_left - cols),
@@ -174,16 +194,16 @@ class OSSequencer(wiring.Component):
                         a_idx.eq(a_base + job_k),
                     ]
             with m.Else():
-                m.d.sync += [
-                    k.eq(k + 1),
-                    k_zero.eq(0),
-                    in_fold.eq(in_fold & ~k_last),
-                    a_idx.eq(a_idx + 1),
-                    w_idx.eq(w_idx + 1),
-                ]
+                m.d.sync += [k.eq(k + 1), a_idx.eq(a_idx + 1), w_idx.eq(w_idx + 1)]
+                m.d.comb += [k_zero_n.eq(0), in_fold_n.eq(in_fold & ~k_last)]
         with m.If(self.start & self.idle):
+            m.d.comb += [
+                running_n.eq(1),
+                in_fold_n.eq(1),
+                k_zero_n.eq(1),
+                need_n.eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
+            ]
             m.d.sync += [
-                running.eq(1),
                 bank.eq(self.job_bank),
                 job_k.eq(self.job_k),
                 job_m.eq(self.job_m),
@@ -198,8 +218,18 @@ class OSSequencer(wiring.Component):
                 w_base.eq(0),
                 a_idx.eq(0),
                 w_idx.eq(0),
-                in_fold.eq(1),
-                k_zero.eq(1),
-                need.eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
             ]
+        ready_n = Signal()
+        m.d.comb += [
+            ready_n.eq(since_end_n >= need_n),
+            self.issue_next.eq(running_n & in_fold_n & ~(k_zero_n & ~ready_n)),
+        ]
+        m.d.sync += [
+            running.eq(running_n),
+            in_fold.eq(in_fold_n),
+            k_zero.eq(k_zero_n),
+            since_end.eq(since_end_n),
+            need.eq(need_n),
+            ready.eq(ready_n),
+        ]
         return m

@@ -129,7 +129,10 @@ class QmacTop(wiring.Component):
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._config = config
-        self._engine = ENGINES[config.dataflow](config)
+        # The engine's stall enable: made here so that the engine can hand it to the parts an
+        # EnableInserter does not reach (the DSP blocks of the ECP5 target).
+        self._eng_run = Signal(name="eng_run")
+        self._engine = ENGINES[config.dataflow](config, en=self._eng_run)
         self._engine._MustUse__silence = True  # used when the top is; the top warns if not
         super().__init__(top_signature(config))
 
@@ -274,7 +277,7 @@ class QmacTop(wiring.Component):
         """
         cfg = self._config
         engine = self._engine
-        eng_run, hold = Signal(), Signal()
+        eng_run, hold = self._eng_run, Signal()
         m.submodules.engine = EnableInserter(eng_run)(engine)
         a_rd, w_rd = mems["a"].read_port(), mems["w"].read_port()
         m.d.comb += [
@@ -299,24 +302,36 @@ class QmacTop(wiring.Component):
             # check is registered, keeping the comparators off the path into every enable.
             # On a start the next addresses are word 0 of the new bank.
             a_ok, w_ok = Signal(), Signal()
+            a_ok_n, w_ok_n = Signal(), Signal()
             new_bank = engine.job_bank
             with m.If(engine.start & eng_run):
-                m.d.sync += [
-                    a_ok.eq(Mux(new_bank, slots.a_loaded[1], slots.a_loaded[0])),
-                    w_ok.eq(Mux(new_bank, slots.w_loaded[1], slots.w_loaded[0])),
+                m.d.comb += [
+                    a_ok_n.eq(Mux(new_bank, slots.a_loaded[1], slots.a_loaded[0])),
+                    w_ok_n.eq(Mux(new_bank, slots.w_loaded[1], slots.w_loaded[0])),
                 ]
             with m.Else():
-                m.d.sync += [
-                    a_ok.eq(written("a", engine.a_addr, ahead=1)),
-                    w_ok.eq(written("w", engine.w_addr, ahead=1)),
+                m.d.comb += [
+                    a_ok_n.eq(written("a", engine.a_addr, ahead=1)),
+                    w_ok_n.eq(written("w", engine.w_addr, ahead=1)),
                 ]
+            m.d.sync += [a_ok.eq(a_ok_n), w_ok.eq(w_ok_n)]
         else:
             a_ok = written("a", engine.a_addr)
             w_ok = written("w", engine.w_addr)
-        m.d.comb += [
-            hold.eq((engine.a_en & ~a_ok) | (engine.w_en & ~w_ok)),
-            eng_run.eq(out.run & ~hold),
-        ]
+        m.d.comb += hold.eq((engine.a_en & ~a_ok) | (engine.w_en & ~w_ok))
+        if engine.sequential_reads and engine.reads_ahead:
+            # eng_run as a register: next cycle's "out.run & ~hold" from the next values of its
+            # terms (the read enables after this cycle, enabled or not, and the checks above), so
+            # the enable of every engine register comes straight from a flip-flop.
+            a_en_n = Mux(eng_run, engine.a_en_next, engine.a_en)
+            w_en_n = Mux(eng_run, engine.w_en_next, engine.w_en)
+            run_r = Signal(name="eng_run_r")
+            m.d.sync += run_r.eq(out.run_next & ~((a_en_n & ~a_ok_n) | (w_en_n & ~w_ok_n)))
+            m.d.comb += eng_run.eq(run_r)
+        else:
+            m.d.comb += eng_run.eq(out.run & ~hold)
+        # For tests: the terms whose relation eng_run == run & ~hold the register must keep.
+        self.stall_terms = (eng_run, out.run, hold)
         # Jobs started in the engine whose last result row has not left it yet (0..2).
         in_engine = Signal(range(3))
         ready = [
