@@ -9,7 +9,7 @@ count is kept without a divider by counting ``inner`` beats per block and ``step
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -106,17 +106,34 @@ class StreamLoader(wiring.Component):
         lane = Signal(range(self._lanes)) if self._lanes > 1 else None
         beat = Signal()
         last = Signal()
+        # ``last`` without the geometry's subtractions and comparisons on the path into the
+        # counters' enables: before a job's first beat (``fresh``) the job is one beat long iff
+        # inner == 1 and outer <= step; after a beat, ``last_r`` holds whether the next beat is the
+        # last, computed from the counters' next values and the geometry, which is stable from the
+        # job's first beat to its last (``go`` high).
+        fresh = Signal(init=1)
+        last_r = Signal()
+        inner_n = Signal.like(inner_cnt)
+        outer_n = Signal.like(outer_cnt)
         m.d.comb += [
             self.tready.eq(self.go),
             beat.eq(self.tvalid & self.go),
-            last.eq((inner_cnt == self.inner - 1) & (outer_cnt + self._step >= self.outer)),
+            last.eq(Mux(fresh, (self.inner == 1) & (self.outer <= self._step), last_r)),
             self.loaded.eq(beat & last),
             self.error.eq(beat & (self.tlast != last)),
             self.w_en.eq(beat),
             self.w_addr.eq(Cat(word, self.bank)),
             self.w_lanes.eq(1 if lane is None else 1 << lane),
             self.w_data.eq(Cat(*[self.tdata[: self._payload]] * self._lanes)),
+            inner_n.eq(Mux(inner_cnt == self.inner - 1, 0, inner_cnt + 1)),
+            outer_n.eq(Mux(inner_cnt == self.inner - 1, outer_cnt + self._step, outer_cnt)),
         ]
+        with m.If(beat):
+            m.d.sync += fresh.eq(last)
+        with m.If(beat & ~last):
+            m.d.sync += last_r.eq(
+                (inner_n == self.inner - 1) & (outer_n + self._step >= self.outer)
+            )
         with m.If(beat):
             with m.If(last):
                 m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(0), word.eq(0), self.bank.eq(~self.bank)]

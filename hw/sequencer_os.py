@@ -124,26 +124,24 @@ class OSSequencer(wiring.Component):
         w_idx = Signal(w_idx_bits)
         in_fold = Signal()
         k_zero = Signal(init=1)
-        # ready = since_end >= need, registered from the next values of both, so that ``wait``
-        # (and with it ``issue``, the read enable the top stalls on) is two gates from registers.
-        ready = Signal(init=1)
+        # Comparisons of the state, registered from its next value (``*_n`` below), so that the
+        # sequencer's decisions (issue, fold end, idle) are a few gates from flip-flops:
+        ready = Signal(init=1)  # since_end >= need
+        k_last = Signal()  # k == job_k - 1
+        k_end = Signal(init=1)  # k == s_last
+        last_mb = Signal(init=1)  # m_left <= rows
+        last_nb = Signal(init=1)  # n_left <= cols
         wait = Signal()
         issue = Signal()
-        k_last = Signal()
-        last_mb = Signal()
-        last_nb = Signal()
         fold_end = Signal()
         m.d.comb += [
             wait.eq(k_zero & ~ready),
             issue.eq(running & in_fold & ~wait),
-            k_last.eq(k == job_k - 1),
-            last_mb.eq(m_left <= rows),
-            last_nb.eq(n_left <= cols),
-            fold_end.eq(running & ~wait & (k == s_last)),
+            fold_end.eq(running & ~wait & k_end),
             self.issue.eq(issue),
             self.a_addr.eq(Cat(a_idx, bank)),
             self.w_addr.eq(Cat(w_idx, bank)),
-            self.first.eq(k == 0),
+            self.first.eq(k_zero),
             self.last.eq(k_last),
             self.row_mask.eq(Cat(*[m_left > i for i in range(rows)])),
             self.col_mask.eq(Cat(*[n_left > j for j in range(cols)])),
@@ -156,63 +154,62 @@ class OSSequencer(wiring.Component):
             self.fold.nrows.eq(Mux(last_mb, m_left, rows)),
             self.fold.lanes.eq(self.col_mask),
         ]
-        # The next values of the registers ``issue`` and ``ready`` are made of (``*_n``), so that
-        # the engine can tell its parent whether it reads on the next enabled cycle
-        # (``issue_next``) and the parent can register its stall decision a cycle ahead.
-        running_n, in_fold_n, k_zero_n = Signal(), Signal(), Signal()
-        since_end_n, need_n = Signal.like(since_end), Signal.like(need)
-        m.d.comb += [
-            running_n.eq(running),
-            in_fold_n.eq(in_fold),
-            k_zero_n.eq(k_zero),
-            since_end_n.eq(since_end),
-            need_n.eq(need),
-        ]
+        # Next values of the registers that the comparisons above are made of, and of those whose
+        # next value the engine reports (``issue_next``: whether it reads on the next enabled
+        # cycle, for a parent that registers its stall decision a cycle ahead).
+        state = {"running": running, "in_fold": in_fold, "k_zero": k_zero,
+                 "since_end": since_end, "need": need, "k": k, "job_k": job_k, "s_last": s_last,
+                 "m_left": m_left, "n_left": n_left}
+        nxt = {name: Signal.like(reg, name=f"{name}_n") for name, reg in state.items()}
+        m.d.comb += [nxt[name].eq(reg) for name, reg in state.items()]
+        m.d.sync += [reg.eq(nxt[name]) for name, reg in state.items()]
         with m.If(issue & k_last):
-            m.d.comb += since_end_n.eq(1)
+            m.d.comb += nxt["since_end"].eq(1)
         with m.Elif(since_end != rows):
-            m.d.comb += since_end_n.eq(since_end + 1)
+            m.d.comb += nxt["since_end"].eq(since_end + 1)
         with m.If(running & ~wait):
-            with m.If(k == s_last):
-                m.d.sync += [k.eq(0), w_idx.eq(w_base)]
-                m.d.comb += [k_zero_n.eq(1), in_fold_n.eq(1)]
+            with m.If(k_end):
+                m.d.comb += [nxt["k"].eq(0), nxt["k_zero"].eq(1), nxt["in_fold"].eq(1)]
+                m.d.sync += w_idx.eq(w_base)
                 with m.If(last_mb):
-                    m.d.sync += [m_left.eq(job_m), a_base.eq(0), a_idx.eq(0)]
+                    m.d.comb += nxt["m_left"].eq(job_m)
+                    m.d.sync += [a_base.eq(0), a_idx.eq(0)]
                     with m.If(last_nb):
-                        m.d.comb += running_n.eq(0)
+                        m.d.comb += nxt["running"].eq(0)
                     with m.Else():
+                        m.d.comb += nxt["n_left"].eq(n_left - cols)
                         m.d.sync += [
-                            n_left.eq(n_left - cols),
                             nb.eq(nb + 1),
                             w_base.eq(w_base + job_k),
                             w_idx.eq(w_base + job_k),
                         ]
                 with m.Else():
-                    m.d.sync += [
-                        m_left.eq(m_left - rows),
-                        a_base.eq(a_base + job_k),
-                        a_idx.eq(a_base + job_k),
-                    ]
+                    m.d.comb += nxt["m_left"].eq(m_left - rows)
+                    m.d.sync += [a_base.eq(a_base + job_k), a_idx.eq(a_base + job_k)]
             with m.Else():
-                m.d.sync += [k.eq(k + 1), a_idx.eq(a_idx + 1), w_idx.eq(w_idx + 1)]
-                m.d.comb += [k_zero_n.eq(0), in_fold_n.eq(in_fold & ~k_last)]
+                m.d.comb += [
+                    nxt["k"].eq(k + 1),
+                    nxt["k_zero"].eq(0),
+                    nxt["in_fold"].eq(in_fold & ~k_last),
+                ]
+                m.d.sync += [a_idx.eq(a_idx + 1), w_idx.eq(w_idx + 1)]
         with m.If(self.start & self.idle):
             m.d.comb += [
-                running_n.eq(1),
-                in_fold_n.eq(1),
-                k_zero_n.eq(1),
-                need_n.eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
+                nxt["running"].eq(1),
+                nxt["in_fold"].eq(1),
+                nxt["k_zero"].eq(1),
+                nxt["need"].eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
+                nxt["k"].eq(0),
+                nxt["job_k"].eq(self.job_k),
+                nxt["s_last"].eq(Mux(self.job_k > rows, self.job_k, rows) - 1),
+                nxt["m_left"].eq(self.job_m),
+                nxt["n_left"].eq(self.job_n),
             ]
             m.d.sync += [
                 bank.eq(self.job_bank),
-                job_k.eq(self.job_k),
                 job_m.eq(self.job_m),
                 job_n.eq(self.job_n),
                 self.x_zp.eq(self.job_x_zp),
-                s_last.eq(Mux(self.job_k > rows, self.job_k, rows) - 1),
-                k.eq(0),
-                m_left.eq(self.job_m),
-                n_left.eq(self.job_n),
                 nb.eq(0),
                 a_base.eq(0),
                 w_base.eq(0),
@@ -221,15 +218,14 @@ class OSSequencer(wiring.Component):
             ]
         ready_n = Signal()
         m.d.comb += [
-            ready_n.eq(since_end_n >= need_n),
-            self.issue_next.eq(running_n & in_fold_n & ~(k_zero_n & ~ready_n)),
+            ready_n.eq(nxt["since_end"] >= nxt["need"]),
+            self.issue_next.eq(nxt["running"] & nxt["in_fold"] & ~(nxt["k_zero"] & ~ready_n)),
         ]
         m.d.sync += [
-            running.eq(running_n),
-            in_fold.eq(in_fold_n),
-            k_zero.eq(k_zero_n),
-            since_end.eq(since_end_n),
-            need.eq(need_n),
             ready.eq(ready_n),
+            k_last.eq(nxt["k"] == nxt["job_k"] - 1),
+            k_end.eq(nxt["k"] == nxt["s_last"]),
+            last_mb.eq(nxt["m_left"] <= rows),
+            last_nb.eq(nxt["n_left"] <= cols),
         ]
         return m
