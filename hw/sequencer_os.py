@@ -16,7 +16,7 @@ the cycle of a fold's last word (``k = K - 1``) and describes the result rows th
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import Out
 
@@ -221,11 +221,51 @@ class OSSequencer(wiring.Component):
             ready_n.eq(nxt["since_end"] >= nxt["need"]),
             self.issue_next.eq(nxt["running"] & nxt["in_fold"] & ~(nxt["k_zero"] & ~ready_n)),
         ]
-        m.d.sync += [
-            ready.eq(ready_n),
-            k_last.eq(nxt["k"] == nxt["job_k"] - 1),
-            k_end.eq(nxt["k"] == nxt["s_last"]),
-            last_mb.eq(nxt["m_left"] <= rows),
-            last_nb.eq(nxt["n_left"] <= cols),
-        ]
+        m.d.sync += ready.eq(ready_n)
+        self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
+                    flags=(k_last, k_end, last_mb, last_nb))
         return m
+
+    def _flags(self, m: Module, *, k, m_left, n_left, advance, flags) -> None:
+        """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case.
+
+        Each case compares registers only (or a new job's fields with constants): within a fold
+        ``k + 1 == job_k - 1`` is ``k == job_k - 2``, at a fold end ``k`` restarts at 0, and a
+        block's ``m_left - rows <= rows`` is ``m_left <= 2 * rows``; ``job_k - 2``,
+        ``s_last - 1`` and the new job's own flags are registered when it starts.
+        """
+        cfg = self._config
+        rows, cols, dim = cfg.rows, cfg.cols, cfg.dim_bits
+        k_last, k_end, last_mb, last_nb = flags
+        k_one = Signal()  # job_k == 1
+        k_m2 = Signal(signed(dim + 2))  # job_k - 2
+        s_zero = Signal()  # s_last == 0
+        s_m1 = Signal(signed(dim + 2))  # s_last - 1
+        m_single = Signal()  # job_m <= rows
+        new_s_last = Mux(self.job_k > rows, self.job_k, rows) - 1
+        starting = self.start & self.idle
+        with m.If(starting):
+            # s_last = max(K, rows) - 1 is 0 only for rows == 1 and K <= 1.
+            new_s_zero = (self.job_k <= 1) if rows == 1 else Const(0)
+            m.d.sync += [
+                k_one.eq(self.job_k == 1),
+                k_m2.eq(self.job_k - 2),
+                s_zero.eq(new_s_zero),
+                s_m1.eq(new_s_last - 1),
+                m_single.eq(self.job_m <= rows),
+                k_last.eq(self.job_k == 1),
+                k_end.eq(new_s_zero),
+                last_mb.eq(self.job_m <= rows),
+                last_nb.eq(self.job_n <= cols),
+            ]
+        with m.Elif(advance):
+            with m.If(k_end):
+                m.d.sync += [k_last.eq(k_one), k_end.eq(s_zero)]
+                with m.If(last_mb):
+                    m.d.sync += last_mb.eq(m_single)
+                    with m.If(~last_nb):
+                        m.d.sync += last_nb.eq(n_left <= 2 * cols)
+                with m.Else():
+                    m.d.sync += last_mb.eq(m_left <= 2 * rows)
+            with m.Else():
+                m.d.sync += [k_last.eq(k == k_m2), k_end.eq(k == s_m1)]

@@ -48,7 +48,7 @@ engine's) when its a/w words were still arriving at the start.
 
 from __future__ import annotations
 
-from amaranth.hdl import EnableInserter, Module, Mux, Signal
+from amaranth.hdl import EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -102,6 +102,27 @@ def top_signature(config: ArrayConfig) -> wiring.Signature:
         }
     )
     return wiring.Signature(members)
+
+
+def _loader_bounds(config: ArrayConfig) -> dict:
+    """The loaders' ``inner_last``/``outer_last`` of each stream as :class:`JobSlots` ``derived``.
+
+    A stream's job has ``ceil(outer / step) * inner`` beats with (inner, outer) = (K, M) for
+    activations ("os"; (M, K) for "ws"), (K, N) for weights, (N, 1) for parameters, and ``step``
+    the rows (activations), cols (weights) or 1 (parameters) that one block of ``inner`` beats
+    covers.
+    """
+    if config.dataflow == "os":
+        geometry = {"a": ("k", "m", config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
+    else:
+        geometry = {"a": ("m", "k", config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
+    bounds = {}
+    for x, (inner, outer, step) in geometry.items():
+        bounds[f"{x}_inner_last"] = (16, lambda cmd, f=inner: cmd[f] - 1)
+        bounds[f"{x}_outer_last"] = (
+            signed(18), lambda cmd, f=outer, s=step: (1 if f is None else cmd[f]) - s
+        )
+    return bounds
 
 
 def _bits(depth: int) -> int:
@@ -178,7 +199,7 @@ class QmacTop(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.slots = slots = JobSlots(self._config)
+        m.submodules.slots = slots = JobSlots(self._config, derived=_loader_bounds(self._config))
         m.submodules.outpath = out = OutPath(self._config, self.param_words, self.fifo_depth)
         m.d.comb += [
             slots.cmd_valid.eq(self.cmd_valid),
@@ -233,11 +254,6 @@ class QmacTop(wiring.Component):
         mems = self._memories()
         for x, mem in mems.items():
             m.submodules[f"{x}_mem"] = mem
-        # (inner, outer) job dimensions of each stream: ceil(outer / step) * inner beats.
-        if cfg.dataflow == "os":
-            geometry = {"a": ("k", "m"), "w": ("k", "n"), "p": ("n", None)}
-        else:
-            geometry = {"a": ("m", "k"), "w": ("k", "n"), "p": ("n", None)}
         error = Signal()
         for x in STREAMS:
             ld, port = loaders[x], _PORT[x]
@@ -248,13 +264,14 @@ class QmacTop(wiring.Component):
                 ld.tlast.eq(getattr(self, f"{port}_tlast")),
                 getattr(self, f"{port}_tready").eq(ld.tready),
             ]
-            inner, outer = geometry[x]
             loaded = getattr(slots, f"{x}_loaded")
-            slot = slots.slot
+            bounds = slots.derived
             m.d.comb += [
                 ld.go.eq(Mux(ld.bank, slots.valid[1] & ~loaded[1], slots.valid[0] & ~loaded[0])),
-                ld.inner.eq(Mux(ld.bank, slot[1][inner], slot[0][inner])),
-                ld.outer.eq(1 if outer is None else Mux(ld.bank, slot[1][outer], slot[0][outer])),
+                ld.inner_last.eq(Mux(ld.bank, bounds[1][f"{x}_inner_last"],
+                                     bounds[0][f"{x}_inner_last"])),
+                ld.outer_last.eq(Mux(ld.bank, bounds[1][f"{x}_outer_last"],
+                                     bounds[0][f"{x}_outer_last"])),
                 getattr(slots, f"{x}_done").eq(ld.loaded),
                 getattr(slots, f"{x}_bank").eq(ld.bank),
             ]

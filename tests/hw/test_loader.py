@@ -1,5 +1,7 @@
 # amaranth: UnusedElaboratable=no
-"""StreamLoader: beat counts, addresses, banks and tlast checks of jobs of any geometry."""
+"""StreamLoader: beat counts, addresses, banks and tlast checks of jobs of any geometry.
+
+The geometry switches right after a job's last beat, as the top's bank mux switches it."""
 
 from __future__ import annotations
 
@@ -28,8 +30,8 @@ def run(jobs: list[tuple[int, int]], *, step: int, lanes: int = 1, gap: float = 
         while i < len(beats):
             j, b, is_last = beats[i]
             inner, outer = jobs[j]
-            ctx.set(dut.inner, inner)
-            ctx.set(dut.outer, outer)
+            ctx.set(dut.inner_last, inner - 1)
+            ctx.set(dut.outer_last, outer - step)
             if rng.random() < gap:
                 ctx.set(dut.tvalid, 0)
                 await ctx.tick()

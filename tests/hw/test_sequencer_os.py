@@ -95,7 +95,8 @@ def test_init_wrong_config():
 
 @pytest.mark.parametrize(
     "rows, cols, m, k, n",
-    [(2, 2, 3, 5, 3), (4, 2, 9, 2, 5), (3, 3, 3, 3, 3), (2, 4, 1, 1, 1), (4, 4, 5, 7, 9)],
+    [(2, 2, 3, 5, 3), (4, 2, 9, 2, 5), (3, 3, 3, 3, 3), (2, 4, 1, 1, 1), (4, 4, 5, 7, 9),
+     (1, 3, 2, 1, 4), (1, 2, 3, 2, 2), (1, 1, 1, 1, 1), (3, 2, 7, 1, 5)],
 )
 def test_words_flags_and_tags_follow_the_model(rows, cols, m, k, n):
     cfg = ArrayConfig(rows=rows, cols=cols, a_buf_depth=64, w_buf_depth=64)
