@@ -204,7 +204,7 @@ class ArrayConfig:
     def requant_latency(self) -> int:
         """Cycles from ``i_valid`` to ``o_valid`` of ``hw.requant.Requant`` (its register stages).
 
-        Depends on acc_bits and mult_bits (the multiplier's partial products); 8 for int8 presets.
+        Depends on acc_bits and mult_bits (the multiplier's partial products); 12 for int8 presets.
         """
         return requant_latency(self.acc_bits, self.mult_bits)
 

@@ -8,11 +8,12 @@ attribute one engine happens to have.
 
 from __future__ import annotations
 
-from amaranth.hdl import signed
+from amaranth.hdl import Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
+from hw.dsp import check_enable
 
 __all__ = ["Engine", "engine_signature", "job_members", "JOB_FIELDS"]
 
@@ -60,6 +61,10 @@ class Engine(wiring.Component):
     Parameters
     ----------
     config : ArrayConfig
+    en : Value, optional
+        The engine's stall enable, handed to its mesh for the registers an ``EnableInserter`` does
+        not reach (the DSP blocks of the ECP5 target); the engine's own logic is stalled by the
+        ``EnableInserter`` its parent puts around it.
 
     Members
     -------
@@ -76,15 +81,25 @@ class Engine(wiring.Component):
     #: Within a job, each buffer read index is at most the previous one + 1 (it may jump back).
     #: QmacTop relies on it to register its "word already loaded" check a cycle ahead.
     sequential_reads: bool = False
+    #: The engine has ``a_en_next``/``w_en_next``: its read enables of the next cycle if this one
+    #: is enabled. QmacTop then registers its stall decision a cycle ahead (no same-cycle path from
+    #: the engine's state to the enables of its registers).
+    reads_ahead: bool = False
 
-    def __init__(self, config: ArrayConfig) -> None:
+    def __init__(self, config: ArrayConfig, *, en: Value | None = None) -> None:
         self._MustUse__silence = True  # a rejected instance is not an unused design
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._check_config(config)
+        self._en = check_enable(en)
         self._MustUse__silence = False
         self._config = config
-        super().__init__(engine_signature(config))
+        signature = engine_signature(config)
+        if self.reads_ahead:
+            signature = wiring.Signature({
+                **signature.members, "a_en_next": Out(1), "w_en_next": Out(1)
+            })
+        super().__init__(signature)
 
     def _check_config(self, config: ArrayConfig) -> None:
         """Raise ValueError if this engine cannot serve ``config`` (default: any config)."""

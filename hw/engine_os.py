@@ -57,6 +57,7 @@ class OSEngine(Engine):
     """
 
     sequential_reads = True
+    reads_ahead = True
 
     @property
     def stream_start_penalty(self) -> int:
@@ -88,7 +89,12 @@ class OSEngine(Engine):
         m = Module()
         m.submodules.seq = seq = OSSequencer(self._config)
         self._connect_job(m, seq)
-        m.d.comb += [self.a_en.eq(seq.issue), self.w_en.eq(seq.issue)]
+        m.d.comb += [
+            self.a_en.eq(seq.issue),
+            self.w_en.eq(seq.issue),
+            self.a_en_next.eq(seq.issue_next),
+            self.w_en_next.eq(seq.issue_next),
+        ]
         a_skew, w_skew = self._edge(m, seq)
         self._mesh(m, a_skew, w_skew)
         self._row_tags(m, seq)
@@ -144,7 +150,7 @@ class OSEngine(Engine):
     def _mesh(self, m: Module, a_skew: Skew, w_skew: Skew) -> None:
         """Mesh fed by the skews, its column outputs deskewed into rows on ``res_acc``."""
         cfg = self._config
-        m.submodules.mesh = mesh = OSMesh(cfg)
+        m.submodules.mesh = mesh = OSMesh(cfg, en=self._en)
         for i in range(cfg.rows):
             m.d.comb += [
                 mesh.a_in[i].eq(a_skew.o_data[i].d),

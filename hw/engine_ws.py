@@ -120,7 +120,7 @@ class WSEngine(Engine):
         m.submodules.seq = seq = WSSequencer(cfg)
         self._connect_job(m, seq)
         m.d.comb += [self.w_en.eq(seq.w_en), self.a_en.eq(seq.a_en)]
-        m.submodules.mesh = mesh = WSMesh(cfg)
+        m.submodules.mesh = mesh = WSMesh(cfg, en=self._en)
         self._weights(m, seq, mesh)
         self._activations(m, seq, mesh)
         self._accumulate(m, seq, mesh)

@@ -9,7 +9,7 @@ count is kept without a divider by counting ``inner`` beats per block and ``step
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -39,8 +39,11 @@ class StreamLoader(wiring.Component):
         The stream. ``tready = go``.
     go : In(1)
         The job of bank ``bank`` has been commanded and not fully loaded: beats may be taken.
-    inner, outer : In(16)
-        Job geometry, stable while ``go`` is high.
+    inner_last : In(16); outer_last : In(signed(18))
+        Job geometry as the counters meet it, ``inner - 1`` and ``outer - step`` (the block whose
+        ``outer`` count reaches ``outer_last`` is the last), stable while ``go`` is high. The
+        parent computes them when it takes the command (hw/slots.py, ``derived``), so that no
+        subtraction lies on the path from the geometry to the counters' enables.
     bank : Out(1)
         Bank of the job being loaded (toggles after its last beat).
     loaded : Out(1)
@@ -86,8 +89,8 @@ class StreamLoader(wiring.Component):
                 "tready": Out(1),
                 "tlast": In(1),
                 "go": In(1),
-                "inner": In(16),
-                "outer": In(16),
+                "inner_last": In(16),
+                "outer_last": In(signed(18)),
                 "bank": Out(1),
                 "loaded": Out(1),
                 "error": Out(1),
@@ -106,10 +109,12 @@ class StreamLoader(wiring.Component):
         lane = Signal(range(self._lanes)) if self._lanes > 1 else None
         beat = Signal()
         last = Signal()
+        inner_end = Signal()
         m.d.comb += [
+            inner_end.eq(inner_cnt == self.inner_last),
             self.tready.eq(self.go),
             beat.eq(self.tvalid & self.go),
-            last.eq((inner_cnt == self.inner - 1) & (outer_cnt + self._step >= self.outer)),
+            last.eq(inner_end & (outer_cnt >= self.outer_last)),
             self.loaded.eq(beat & last),
             self.error.eq(beat & (self.tlast != last)),
             self.w_en.eq(beat),
@@ -123,7 +128,7 @@ class StreamLoader(wiring.Component):
                 if lane is not None:
                     m.d.sync += lane.eq(0)
             with m.Else():
-                with m.If(inner_cnt == self.inner - 1):
+                with m.If(inner_end):
                     m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(outer_cnt + self._step)]
                 with m.Else():
                     m.d.sync += inner_cnt.eq(inner_cnt + 1)

@@ -9,16 +9,22 @@ The mesh expects skewed inputs and gives skewed outputs (``engine_ws.py`` does t
   rows + j + pe_pipeline + 1`` cycles after row 0's activation entered;
 - weight preload: column ``j``'s top inputs (``w_in[j]``, ``wv_in[j]``, ``widx_in[j]``) move
   down one row per cycle; the PE of row ``widx`` keeps the value in its shadow register.
+
+Stalls: the constructor's ``en`` is the clock enable of every register in the mesh, including the
+PEs' DSP blocks; it is required on the ECP5 target, where an ``EnableInserter`` around the mesh
+would not reach the DSP blocks.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, signed
+from amaranth.hdl import EnableInserter, Module, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
+from hw.dsp import check_enable, stall_enable
 from hw.pe_ws import WSPE, row_index_shape
+from hw.target import target_of
 
 __all__ = ["WSMesh"]
 
@@ -30,6 +36,10 @@ class WSMesh(wiring.Component):
     ----------
     config : ArrayConfig
         Supplies ``rows``, ``cols`` and the PE widths.
+    en : Value, optional
+        Clock enable of every register of the mesh (its stall). Required on the ECP5 target
+        (``Const(1)`` for a mesh that never stalls); without it the generic mesh is gated only by
+        an enclosing ``EnableInserter``.
 
     Members
     -------
@@ -49,13 +59,16 @@ class WSMesh(wiring.Component):
     Raises
     ------
     TypeError
-        If ``config`` is not an ArrayConfig.
+        If ``config`` is not an ArrayConfig or ``en`` not a 1-bit Value.
+    ValueError
+        On elaboration for the ECP5 target without ``en``.
     """
 
-    def __init__(self, config: ArrayConfig) -> None:
+    def __init__(self, config: ArrayConfig, *, en: Value | None = None) -> None:
         self._MustUse__silence = True   # a rejected instance is not an unused design
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+        self._en = check_enable(en)
         self._MustUse__silence = False
         self._config = config
         r, c = config.rows, config.cols
@@ -79,6 +92,7 @@ class WSMesh(wiring.Component):
         return self._config.rows + col + self._config.pe_pipeline + 1
 
     def elaborate(self, platform) -> Module:
+        en = stall_enable(self._en, target_of(platform), "WSMesh")
         m = Module()
         cfg = self._config
         pes = [[WSPE(cfg, i) for _ in range(cfg.cols)] for i in range(cfg.rows)]
@@ -86,6 +100,7 @@ class WSMesh(wiring.Component):
             for j in range(cfg.cols):
                 pe = pes[i][j]
                 m.submodules[f"pe_{i}_{j}"] = pe
+                m.d.comb += pe.en.eq(en)
                 if j == 0:
                     m.d.comb += [pe.x_in.eq(self.x_in[i]), pe.sw_in.eq(self.sw_in[i])]
                 else:
@@ -108,4 +123,4 @@ class WSMesh(wiring.Component):
                     ]
         for j in range(cfg.cols):
             m.d.comb += self.psum_out[j].eq(pes[cfg.rows - 1][j].psum_out)
-        return m
+        return m if self._en is None else EnableInserter(self._en)(m)

@@ -28,7 +28,7 @@ and leaves nothing pending, and passing through the same stages keeps the releas
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, EnableInserter, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -60,6 +60,7 @@ def outpath_signature(config: ArrayConfig, param_words: int) -> wiring.Signature
     return wiring.Signature(
         {
             "run": Out(1),
+            "run_next": Out(1),
             "res_valid": In(1),
             "res_acc": In(ArrayLayout(signed(config.acc_bits), cols)),
             "res_nb": In(config.dim_bits),
@@ -101,6 +102,9 @@ class OutPath(wiring.Component):
     -------
     run : Out(1)
         Registered: the engine may advance this cycle (the FIFO has room for the rows in flight).
+    run_next : Out(1)
+        ``run`` of the next cycle (its register's input), for a parent that registers a stall
+        decision of its own a cycle ahead.
     res_valid, res_acc, res_nb, res_bank, res_last, res_lanes : In
         A result row as the engine gives it (docs/ENGINE.md); taken when ``run & res_valid``.
         ``res_acc`` is ArrayLayout(signed(acc_bits), cols), without bias.
@@ -200,9 +204,13 @@ class OutPath(wiring.Component):
         # ---- requantization -------------------------------------------------------------------
         units = []
         for j in range(cols):
-            rq = Requant(cfg)
+            # Each unit stalls on its own copy of ``run`` (kept apart by Yosys), so that no
+            # enable net spans all units' registers.
+            run_j = Signal(name=f"run_{j}", attrs={"keep": 1})
+            m.d.sync += run_j.eq(self.run_next)
+            rq = Requant(cfg, en=run_j)
             units.append(rq)
-            m.submodules[f"requant_{j}"] = EnableInserter(run)(rq)
+            m.submodules[f"requant_{j}"] = rq
             word = p_word[j * param_bits : (j + 1) * param_bits]
             m.d.comb += [
                 rq.i_valid.eq(r_valid & ~r_void),
@@ -227,7 +235,8 @@ class OutPath(wiring.Component):
         # ---- output FIFO and stream ----------------------------------------------------------
         fifo = SyncFIFOBuffered(width=cols * ob + 1, depth=self._fifo_depth)
         m.submodules.out_fifo = fifo
-        m.d.sync += run.eq(fifo.level + 3 <= self._fifo_depth)
+        m.d.comb += self.run_next.eq(fifo.level + 3 <= self._fifo_depth)
+        m.d.sync += run.eq(self.run_next)
         m.d.comb += [
             fifo.w_en.eq(units[0].o_valid & run),
             fifo.w_data.eq(

@@ -11,7 +11,13 @@ travel right, partial sums travel down, both registered::
     cycle t + 2 + P  : psum_out valid
 
 so a PE one row down sees its activation one cycle later and the partial sum from above exactly when
-it needs it: the wavefront is consistent for any ``P``.
+it needs it: the wavefront is consistent for any ``P``. The multiplier's operand registers are the
+activation register and the active weight; on ECP5 they and the product registers are the
+MULT18X18D's own (:mod:`hw.dsp`; the active weight is its B input register, loaded from the shadow
+through the block's second clock enable).
+
+Stalls: ``en`` is the clock enable of every register of the PE (EnableInserter for the fabric
+registers, the DSP block's CE pins for its own); a parent that stalls the PE must drive it.
 
 Weight preload: ``w_in`` / ``wv_in`` / ``widx_in`` come from the PE above (or the top of the column)
 and go on down, registered. When ``wv_in`` is high and ``widx_in`` equals this PE's ``row``, the
@@ -21,11 +27,13 @@ switch takes the old shadow value).
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import EnableInserter, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
+from hw.dsp import registered_product
+from hw.target import target_of
 
 __all__ = ["WSPE", "row_index_shape"]
 
@@ -67,6 +75,8 @@ class WSPE(wiring.Component):
     psum_out : Out(signed(acc_bits))
         ``psum_in + w * x``, ``P + 2`` cycles after the ``x_in`` it belongs to (wraps at acc_bits;
         ``ArrayConfig.check_job`` keeps every sum in range).
+    en : In(1, init=1)
+        Clock enable of every register (stall when low).
 
     Raises
     ------
@@ -101,6 +111,7 @@ class WSPE(wiring.Component):
             "widx_out": Out(idx),
             "psum_in": In(signed(config.acc_bits)),
             "psum_out": Out(signed(config.acc_bits)),
+            "en": In(1, init=1),
         })
 
     @property
@@ -119,10 +130,9 @@ class WSPE(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         cfg = self._config
-        x = Signal(signed(cfg.diff_bits))
-        w = Signal(signed(cfg.w_bits))
-        shadow = Signal(signed(cfg.w_bits))
-        psum = Signal(signed(cfg.acc_bits))
+        x = Signal(signed(cfg.diff_bits), reset_less=True)
+        shadow = Signal(signed(cfg.w_bits), reset_less=True)
+        psum = Signal(signed(cfg.acc_bits), reset_less=True)
 
         m.d.sync += [
             x.eq(self.x_in),
@@ -132,17 +142,14 @@ class WSPE(wiring.Component):
             self.widx_out.eq(self.widx_in),
         ]
         m.d.comb += self.x_out.eq(x)
-        with m.If(self.sw_in):
-            m.d.sync += w.eq(shadow)
         with m.If(self.wv_in & (self.widx_in == self._row)):
             m.d.sync += shadow.eq(self.w_in)
-
-        product = Signal(signed(cfg.product_bits))
-        m.d.comb += product.eq(w * x)
-        for stage in range(cfg.pe_pipeline):
-            reg = Signal(signed(cfg.product_bits), name=f"product_p{stage + 1}")
-            m.d.sync += reg.eq(product)
-            product = reg
+        # Operand registers: x (equal to the x register above) and the active weight w, which
+        # takes the shadow on a switch; then pe_pipeline product registers.
+        product = registered_product(
+            m, self.x_in, shadow, stages=cfg.pe_pipeline + 1, en=self.en,
+            target=target_of(platform), name="mul", b_load=self.sw_in,
+        )
         m.d.sync += psum.eq(self.psum_in + product)
         m.d.comb += self.psum_out.eq(psum)
-        return m
+        return EnableInserter(self.en)(m)

@@ -31,62 +31,104 @@ computes ``h = (v << (K + 1)) >> (a + K)`` and ``rshift(v, a) = (h + 1) >> 1`` w
 right shift by an amount >= 0. Before rounding, h is saturated to ``out_bits + 3`` signed bits (a
 sign check of its upper bits), so the result is within ``±2^(out_bits+1)``: any value beyond lands
 beyond every clamp bound after adding ``y_zp``, so the clamped output is unchanged.
+
+The clamp ``min(max(v, act_min), act_max)`` is computed from three comparisons made in parallel:
+``act_min`` (or ``act_max`` when ``act_min > act_max``) if ``v < act_min``, else ``act_max`` if
+``v > act_max``, else ``v`` -- the same value for every input, bounds in either order included.
+
+Timing structure: every stage does one narrow step (:data:`hw.requant_plan.POST_PRODUCT_STAGES`).
+The zero point and clamp bounds are the same in every column's unit, so Yosys would merge their
+delay registers across units into one chain driving all of them; each unit therefore takes its own
+kept copy (``keep``, which ``qmac.synth`` makes Yosys honour) one stage before it uses them, so the
+hop from a shared register is a plain register-to-register transfer.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, EnableInserter, Module, Mux, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
-from hw.requant_plan import CHUNK, chunk_lsbs, product_stages, requant_latency
+from hw.dsp import check_enable, registered_product, stall_enable
+from hw.requant_plan import (
+    CHUNK,
+    POST_PRODUCT_STAGES,
+    chunk_lsbs,
+    product_stages,
+    requant_latency,
+)
+from hw.target import target_of
 
 __all__ = ["Requant"]
 
+#: Amount bits resolved by the coarse half of the barrel shifter's split (multiples of 2**3).
+_FINE_BITS = 3
+
 
 def _chunks(value) -> list[tuple]:
-    """(chunk, lsb) pairs of a signed value: unsigned ``CHUNK``-bit low chunks, signed top chunk."""
+    """(chunk, lsb) pairs of a signed value: low chunks zero-extended to ``CHUNK + 1`` signed bits
+    (non-negative), the top chunk signed."""
     lsbs = chunk_lsbs(len(value))
-    return [(value[lsb:lsb + CHUNK], lsb) for lsb in lsbs[:-1]] + \
-        [(value[lsbs[-1]:].as_signed(), lsbs[-1])]
+    low = [(Cat(value[lsb:lsb + CHUNK], Const(0, 1)).as_signed(), lsb) for lsb in lsbs[:-1]]
+    return low + [(value[lsbs[-1]:].as_signed(), lsbs[-1])]
 
 
-def _delay(m: Module, value, cycles: int):
-    """``value`` delayed by ``cycles`` registers in the sync domain."""
-    for _ in range(cycles):
-        reg = Signal.like(value)
-        m.d.sync += reg.eq(value)
-        value = reg
-    return value
+class _Pipe:
+    """The registers of one pipeline stage, counted so the unit can check its own latency."""
+
+    def __init__(self, m: Module) -> None:
+        self.m = m
+        self.stages = 0
+
+    def stage(self, **values):
+        """Register every value (one stage); returns the registered signals in the same order."""
+        self.stages += 1
+        regs = []
+        for name, value in values.items():
+            reg = Signal(value.shape(), name=f"s{self.stages}_{name}",
+                         reset_less=name != "valid")
+            self.m.d.sync += reg.eq(value)
+            regs.append(reg)
+        return regs if len(regs) > 1 else regs[0]
+
+
+def _kept_copy(m: Module, value, name: str):
+    """A register of ``value`` that Yosys must not merge with its twin in another unit."""
+    reg = Signal(value.shape(), name=name, reset_less=True, attrs={"keep": 1})
+    m.d.sync += reg.eq(value)
+    return reg
 
 
 class Requant(wiring.Component):
     """Pipelined requantization of one output channel: one accumulator in, one output per cycle.
 
-    All state is in the ``sync`` domain; wrap the unit in ``EnableInserter`` to stall it. Every
-    input is sampled on the same cycle as ``i_valid``; the result appears ``latency`` cycles later.
+    All state is in the ``sync`` domain. To stall the unit, pass its clock enable as ``en``: an
+    ``EnableInserter`` around the unit gates its fabric registers but does not reach the DSP
+    blocks of the ECP5 target. Every input is sampled on the same cycle as ``i_valid``; the result
+    appears ``latency`` cycles later.
 
     Pipeline (one register stage each; ``latency`` = :func:`requant_latency`):
 
-    1. ``acc + bias`` (``acc_bits + 1`` bits, exact); ``m0``, ``shift``, ``y_zp`` and the clamp
-       bounds are registered beside it. These are the multiplier's input registers.
-    2. ``q = (acc + bias) * m0`` (``acc_bits + 1 + mult_bits`` bits): the operands are cut into
-       chunks of at most 18 bits and every partial product (one DSP block each) is registered,
-       then a balanced adder tree sums them with one register per level (1 + ceil(log2(terms))
-       stages; a single 18 x 18 product takes one).
-    3. Operand and amount of the rounding shifter: for ``"tflite"`` and ``"halfup"`` with a
-       negative shift the high multiply's constant rounding shift by ``mult_bits - 1`` (with the
-       ties-away correction for ``"tflite"``).
-    4. Barrel shifter (arithmetic right shift by the amount, one fraction bit kept).
-    5. Saturation to ``out_bits + 3`` bits and the round-half-up increment.
-    6. ``+ y_zp``, clamp to ``[act_min, act_max]`` (``max`` with ``act_min`` first, then ``min``
-       with ``act_max``), output register.
+    1. The multiplier's operand registers: ``acc + bias`` (``acc_bits + 1`` bits, exact), cut into
+       chunks of at most 18 bits, and the chunks of ``m0`` (on ECP5 the DSP blocks' input
+       registers); ``shift``, ``y_zp`` and the clamp bounds travel beside the data.
+    2. ``q = (acc + bias) * m0`` (``acc_bits + 1 + mult_bits`` bits): every partial product
+       registered (one DSP block each, its output register), then a balanced adder tree with one
+       register per level (1 + ceil(log2(terms)) stages; a single 18 x 18 product takes one).
+    3. The stages of :data:`POST_PRODUCT_STAGES`: shifter operand and amount, coarse and fine
+       barrel shift, saturation, round-half-up increment, ``+ y_zp``, the three clamp comparisons,
+       the clamped output register.
 
     Parameters
     ----------
     config : ArrayConfig
         Supplies ``acc_bits``, ``mult_bits``, ``out_bits`` and ``rounding``.
+    en : Value, optional
+        Clock enable of every register of the unit (its stall: low holds the whole pipeline).
+        Required on the ECP5 target, where it drives the DSP blocks' clock enables (``Const(1)``
+        for a unit that never stalls); without it the generic unit is gated only by an enclosing
+        ``EnableInserter``.
 
     Members
     -------
@@ -113,13 +155,16 @@ class Requant(wiring.Component):
     Raises
     ------
     TypeError
-        If ``config`` is not an :class:`~hw.config.ArrayConfig`.
+        If ``config`` is not an :class:`~hw.config.ArrayConfig` or ``en`` not a 1-bit Value.
+    ValueError
+        On elaboration for the ECP5 target without ``en``.
     """
 
-    def __init__(self, config: ArrayConfig) -> None:
+    def __init__(self, config: ArrayConfig, *, en: Value | None = None) -> None:
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._config = config
+        self._en = check_enable(en)
         super().__init__({
             "i_valid": In(1),
             "i_acc": In(signed(config.acc_bits)),
@@ -145,47 +190,17 @@ class Requant(wiring.Component):
         """
         return requant_latency(self._config.acc_bits, self._config.mult_bits)
 
-    def elaborate(self, platform) -> Module:
+    def _multiply(self, m: Module, target, en) -> tuple:
+        """Stages 1 and 2: ``(acc + bias) * m0`` and the number of register stages it took."""
         cfg = self._config
-        acc_bits, mult_bits, out_bits = cfg.acc_bits, cfg.mult_bits, cfg.out_bits
-        double = cfg.rounding in ("tflite", "halfup")  # a high multiply, then a rounding shift
-        q_bits = acc_bits + 1 + mult_bits
-        # Left headroom so that the smallest amount, mult_bits - 1 - 30, becomes a right shift >= 0.
-        k = max(0, 31 - mult_bits)
-        # Largest amount + k: "single" reaches mult_bits - 1 + 31, the double roundings
-        # mult_bits - 1 or 31.
-        max_amount = (mult_bits + 30 if not double else max(mult_bits - 1, 31)) + k
-        # Saturation width before the zero point: anything beyond lands beyond every clamp bound.
-        sat_bits = out_bits + 2
-        m = Module()
-
-        # Stage 1: multiplier input registers.
-        s1_valid = Signal()
-        s1_acc = Signal(signed(acc_bits + 1))
-        s1_m0 = Signal(signed(mult_bits))
-        s1_shift = Signal(signed(cfg.shift_bits))
-        s1_zp = Signal(signed(out_bits))
-        s1_min = Signal(signed(out_bits))
-        s1_max = Signal(signed(out_bits))
-        m.d.sync += [
-            s1_valid.eq(self.i_valid),
-            s1_acc.eq(self.i_acc + self.i_bias),
-            s1_m0.eq(self.i_m0),
-            s1_shift.eq(self.i_shift),
-            s1_zp.eq(self.i_y_zp),
-            s1_min.eq(self.i_act_min),
-            s1_max.eq(self.i_act_max),
-        ]
-
-        # Stages 2 ..: the multiplier. Partial products of at most 18 x 18 bits (one DSP block
-        # each) are registered, then summed by a balanced adder tree with a register per level.
+        total = Signal(signed(cfg.acc_bits + 1))
+        m.d.comb += total.eq(self.i_acc + self.i_bias)
         regs = []
-        for i, (term, lsb) in enumerate(
-            (a * b, la + lb) for a, la in _chunks(s1_acc) for b, lb in _chunks(s1_m0)
+        for i, ((a, la), (b, lb)) in enumerate(
+            (x, y) for x in _chunks(total) for y in _chunks(self.i_m0)
         ):
-            reg = Signal(term.shape(), name=f"pp{i}")
-            m.d.sync += reg.eq(term)
-            regs.append((reg, lsb))
+            pp = registered_product(m, a, b, stages=2, en=en, target=target, name=f"pp{i}")
+            regs.append((pp, la + lb))
         level = 0
         while len(regs) > 1:
             level += 1
@@ -195,85 +210,141 @@ class Requant(wiring.Component):
                 low = min(lsb for _, lsb in pair)
                 shifted = [value << (lsb - low) for value, lsb in pair]
                 total = shifted[0] if len(shifted) == 1 else shifted[0] + shifted[1]
-                reg = Signal(total.shape(), name=f"psum{level}_{j}")
+                reg = Signal(total.shape(), name=f"psum{level}_{j}", reset_less=True)
                 m.d.sync += reg.eq(total)
                 regs.append((reg, low))
-        s2_q = Signal(signed(q_bits))
-        m.d.comb += s2_q.eq(regs[0][0] << regs[0][1])  # the exact product fits q_bits
-        stages = product_stages(acc_bits, mult_bits)
-        assert stages == 1 + level
-        s2_valid, s2_shift, s2_zp, s2_min, s2_max = (
-            _delay(m, sig, stages) for sig in (s1_valid, s1_shift, s1_zp, s1_min, s1_max)
-        )
+        q = Signal(signed(cfg.acc_bits + 1 + cfg.mult_bits))
+        m.d.comb += q.eq(regs[0][0] << regs[0][1])  # the exact product fits q_bits
+        return q, 2 + level
 
-        # Stage 3: operand and amount of the rounding shifter.
-        s3_valid = Signal()
-        s3_v = Signal(signed(q_bits))
-        s3_amount = Signal(range(max_amount + 1))
-        s3_zp, s3_min, s3_max = Signal.like(s1_zp), Signal.like(s1_min), Signal.like(s1_max)
+    def elaborate(self, platform) -> Module:
+        cfg = self._config
+        mult_bits, out_bits = cfg.mult_bits, cfg.out_bits
+        double = cfg.rounding in ("tflite", "halfup")  # a high multiply, then a rounding shift
+        # Left headroom so that the smallest amount, mult_bits - 1 - 30, becomes a right shift >= 0.
+        k = max(0, 31 - mult_bits)
+        # Largest amount + k: "single" reaches mult_bits - 1 + 31, the double roundings
+        # mult_bits - 1 or 31.
+        max_amount = (mult_bits + 30 if not double else max(mult_bits - 1, 31)) + k
+        # Saturation width before the zero point: anything beyond lands beyond every clamp bound.
+        h_bits = out_bits + 3
+        target = target_of(platform)
+        en = stall_enable(self._en, target, "Requant")
+        m = Module()
+        p = _Pipe(m)
+
+        q, mul_stages = self._multiply(m, target, en)
+        assert mul_stages == 1 + product_stages(cfg.acc_bits, mult_bits)
+        side = {"valid": self.i_valid, "shift": self.i_shift, "zp": self.i_y_zp,
+                "lo": self.i_act_min, "hi": self.i_act_max}
+        for _ in range(mul_stages):
+            side = dict(zip(side, p.stage(**side), strict=True))
+
+        # shift_operand: operand and amount of the rounding shifter.
+        shift = side["shift"]
         direct_amount = Signal(signed(8))
-        m.d.comb += direct_amount.eq(mult_bits - 1 - s2_shift + k)
+        m.d.comb += direct_amount.eq(mult_bits - 1 - shift + k)
         if double:
             # High multiply of a right-shifting channel, t = rshift(q, B - 1) = (q + 2^(B-2)) >>
             # (B - 1): the operand of "halfup". For "tflite", the ties-away operand t - [t < 0]
             # in the same one addition: u = (q + c) >> (B - 1) with c = +2^(B-2) for q >= 0 and
             # -2^(B-2) for q < 0. The two differ from t - [t < 0] only for -2^(B-2) <= q < 0,
             # where they give -1 instead of 0, and rshift(-1, R) = rshift(0, R) = 0 for every
-            # R >= 1.
-            half = 1 << (mult_bits - 2)
-            nudge = Mux(s2_q[-1], -half, half) if cfg.rounding == "tflite" else half
-            high = Signal(signed(q_bits - mult_bits + 2))
-            m.d.comb += high.eq((s2_q + nudge) >> (mult_bits - 1))
-            m.d.sync += [
-                s3_v.eq(Mux(s2_shift < 0, high, s2_q)),
-                s3_amount.eq(Mux(s2_shift < 0, k - s2_shift, direct_amount)),
-            ]
+            # R >= 1. The low B - 2 bits of q cannot carry into the result, so the addition is
+            # (q >> (B - 2)) +- 1, then one more bit off.
+            top = q[mult_bits - 2:].as_signed()
+            nudge = Mux(q[-1], -1, 1) if cfg.rounding == "tflite" else 1
+            high = Signal(signed(len(q) - mult_bits + 2))
+            m.d.comb += high.eq((top + nudge) >> 1)
+            v = Mux(shift < 0, high, q)
+            amount = Mux(shift < 0, k - shift, direct_amount)
         else:
-            m.d.sync += [s3_v.eq(s2_q), s3_amount.eq(direct_amount)]
-        m.d.sync += [s3_valid.eq(s2_valid), s3_zp.eq(s2_zp), s3_min.eq(s2_min), s3_max.eq(s2_max)]
+            v, amount = q, direct_amount
+        v_reg = Signal(signed(len(q)), name="s_operand", reset_less=True)
+        amount_reg = Signal(range(max_amount + 1), name="s_amount", reset_less=True)
+        m.d.sync += [v_reg.eq(v), amount_reg.eq(amount)]
+        side = dict(zip(side, p.stage(**side), strict=True))
 
-        # Stage 4: barrel shifter, h = floor(v / 2^(a - 1)) (one fraction bit kept for rounding).
-        s4_valid = Signal()
-        s4_h = Signal(signed(q_bits + k + 1))
-        s4_zp, s4_min, s4_max = Signal.like(s1_zp), Signal.like(s1_min), Signal.like(s1_max)
-        widened = Signal(signed(q_bits + k + 1))
-        m.d.comb += widened.eq(Cat(Const(0, k + 1), s3_v).as_signed())
+        # shift_coarse / shift_fine: h = floor(v / 2^(a - 1)), one fraction bit kept.
+        widened = Signal(signed(len(q) + k + 1))
+        m.d.comb += widened.eq(Cat(Const(0, k + 1), v_reg).as_signed())
+        coarse = Signal(signed(len(widened)), name="s_coarse", reset_less=True)
+        fine_amount = Signal(_FINE_BITS, name="s_fine_amount", reset_less=True)
         m.d.sync += [
-            s4_valid.eq(s3_valid),
-            s4_h.eq(widened >> s3_amount),
-            s4_zp.eq(s3_zp),
-            s4_min.eq(s3_min),
-            s4_max.eq(s3_max),
+            coarse.eq(widened >> (amount_reg >> _FINE_BITS << _FINE_BITS)),
+            fine_amount.eq(amount_reg[:_FINE_BITS]),
         ]
+        side = dict(zip(side, p.stage(**side), strict=True))
+        # The fine shift keeps only the h_bits that survive saturation, h[:h_bits] =
+        # coarse[f : f + h_bits]; whether h fits, i.e. h[h_bits - 1:] = coarse[h_bits - 1 + f:] is
+        # all sign bits, is prepared as 8-bit group flags of coarse[h_bits + 6:] (which must be
+        # uniform for any f) and the 7-bit window below it (uniform from bit f on), so that no
+        # stage reduces the whole word.
+        span = (1 << _FINE_BITS) - 1
+        top = coarse[h_bits - 1 + span:]
+        groups = [top[g:g + 8] for g in range(0, len(top), 8)]
+        h_low = Signal(signed(h_bits), name="s_h_low", reset_less=True)
+        window = Signal(span, name="s_window", reset_less=True)
+        ones = Signal(len(groups), name="s_ones", reset_less=True)
+        zeros = Signal(len(groups), name="s_zeros", reset_less=True)
+        negative = Signal(name="s_negative", reset_less=True)
+        window_from = Signal(_FINE_BITS, name="s_window_from", reset_less=True)
+        m.d.sync += [
+            h_low.eq((coarse >> fine_amount)[:h_bits]),
+            window.eq(coarse[h_bits - 1:h_bits - 1 + span]),
+            ones.eq(Cat(*(g.all() for g in groups))),
+            zeros.eq(Cat(*(~g.any() for g in groups))),
+            negative.eq(coarse[-1]),
+            window_from.eq(fine_amount),
+        ]
+        side = dict(zip(side, p.stage(**side), strict=True))
 
-        # Stage 5: saturate h to sat_bits + 1 bits (a sign check, no comparator), then round half
-        # up: r = (h + 1) >> 1, in [-2^(sat_bits-1), 2^(sat_bits-1)].
-        h_bits = sat_bits + 1
-        s5_valid = Signal()
-        s5_r = Signal(signed(h_bits))
-        s5_zp, s5_min, s5_max = Signal.like(s1_zp), Signal.like(s1_min), Signal.like(s1_max)
-        upper = s4_h[h_bits - 1:]
-        fits = ~upper.any() | upper.all()
-        h_sat = Signal(signed(h_bits))
-        m.d.comb += h_sat.eq(Mux(fits, s4_h[:h_bits],
-                                 Mux(s4_h[-1], -(1 << (h_bits - 1)), (1 << (h_bits - 1)) - 1)))
-        m.d.sync += [
-            s5_valid.eq(s4_valid),
-            s5_r.eq((h_sat + 1) >> 1),
-            s5_zp.eq(s4_zp),
-            s5_min.eq(s4_min),
-            s5_max.eq(s4_max),
-        ]
+        # saturate: h to h_bits signed bits (a sign check, no comparator).
+        full = (1 << span) - 1
+        tail = Signal(span)  # the window bits that belong to h[h_bits - 1:]
+        m.d.comb += tail.eq(Const(full, span) << window_from)
+        fits = (ones.all() & ((window | ~tail) == full)) | (zeros.all() & ((window & tail) == 0))
+        h_sat = Signal(signed(h_bits), name="s_h_sat", reset_less=True)
+        m.d.sync += h_sat.eq(Mux(fits, h_low,
+                                 Mux(negative, -(1 << (h_bits - 1)), (1 << (h_bits - 1)) - 1)))
+        side = dict(zip(side, p.stage(**side), strict=True))
 
-        # Stage 6: zero point and clamp.
-        shifted = Signal(signed(h_bits + 1))
-        floored = Signal(signed(h_bits + 1))
-        m.d.comb += [
-            shifted.eq(s5_r + s5_zp),
-            floored.eq(Mux(shifted < s5_min, s5_min, shifted)),
-        ]
+        # round: r = (h + 1) >> 1, in [-2^(h_bits-2), 2^(h_bits-2)]; the zero point is copied
+        # into this unit's own register for the next stage.
+        r = Signal(signed(h_bits), name="s_round", reset_less=True)
+        m.d.sync += r.eq((h_sat + 1) >> 1)
+        zp = _kept_copy(m, side.pop("zp"), "zp_local")
+        side = dict(zip(side, p.stage(**side), strict=True))
+
+        # zero_point: v = r + y_zp; the clamp bounds are copied into this unit's registers.
+        shifted = Signal(signed(h_bits + 1), name="s_shifted", reset_less=True)
+        m.d.sync += shifted.eq(r + zp)
+        lo = _kept_copy(m, side.pop("lo"), "act_min_local")
+        hi = _kept_copy(m, side.pop("hi"), "act_max_local")
+        side = dict(zip(side, p.stage(**side), strict=True))
+
+        # clamp_compare: the three comparisons in parallel; the bound to use below act_min.
+        below = Signal(name="s_below", reset_less=True)
+        above = Signal(name="s_above", reset_less=True)
+        floor = Signal(signed(out_bits), name="s_floor", reset_less=True)
+        value = Signal(signed(out_bits), name="s_value", reset_less=True)
+        ceiling = Signal(signed(out_bits), name="s_ceiling", reset_less=True)
         m.d.sync += [
-            self.o_valid.eq(s5_valid),
-            self.o_data.eq(Mux(floored > s5_max, s5_max, floored)),
+            below.eq(shifted < lo),
+            above.eq(shifted > hi),
+            floor.eq(Mux(lo > hi, hi, lo)),
+            value.eq(shifted[:out_bits]),  # used only when lo <= shifted <= hi
+            ceiling.eq(hi),
         ]
-        return m
+        side = dict(zip(side, p.stage(**side), strict=True))
+
+        # clamp_select: output register.
+        m.d.sync += [
+            self.o_valid.eq(side["valid"]),
+            self.o_data.eq(Mux(below, floor, Mux(above, ceiling, value))),
+        ]
+        p.stages += 1
+        assert p.stages == mul_stages + len(POST_PRODUCT_STAGES)
+        assert 1 + product_stages(cfg.acc_bits, mult_bits) + len(POST_PRODUCT_STAGES) \
+            == self.latency
+        return m if self._en is None else EnableInserter(self._en)(m)

@@ -7,12 +7,25 @@ shapes the unit (and the config needs no hardware import to know it).
 
 from __future__ import annotations
 
-__all__ = ["CHUNK", "chunk_lsbs", "product_stages", "requant_latency"]
+__all__ = ["CHUNK", "POST_PRODUCT_STAGES", "chunk_lsbs", "product_stages", "requant_latency"]
 
 #: Width of the unsigned low chunks of a multiplier operand; the top chunk is signed and at most
 #: 18 bits, so that every partial product fits an 18 x 18 signed DSP multiplier (ECP5 MULT18X18D,
 #: and the narrower side of iCE40 SB_MAC16 and Xilinx DSP48E1).
 CHUNK = 17
+
+#: The register stages after the multiplier, in order (``hw.requant.Requant`` builds exactly these):
+#: each does one narrow step so that no stage holds more than one adder, comparator or shifter half.
+POST_PRODUCT_STAGES = (
+    "shift_operand",  # operand and amount of the rounding shifter ("tflite": the high multiply)
+    "shift_coarse",  # arithmetic right shift by the amount's multiple of 8
+    "shift_fine",  # ... and by its remainder (one fraction bit kept for rounding)
+    "saturate",  # saturation to out_bits + 3 bits (a sign check of the upper bits)
+    "round",  # round half up: (h + 1) >> 1
+    "zero_point",  # + y_zp
+    "clamp_compare",  # v < act_min, v > act_max and act_min > act_max, in parallel
+    "clamp_select",  # the clamped value, output register
+)
 
 
 def chunk_lsbs(width: int) -> list[int]:
@@ -37,8 +50,8 @@ def product_stages(acc_bits: int, mult_bits: int) -> int:
 def requant_latency(acc_bits: int, mult_bits: int) -> int:
     """Cycles from ``i_valid`` to ``o_valid`` of the requantization unit.
 
-    1 (bias adder) + multiplier stages (:func:`product_stages`) + 4 (shifter operand, barrel
-    shifter, saturation and rounding, zero point and clamp). For acc_bits = 32 and mult_bits = 32
-    there are 2 x 2 partial products, so 8 cycles.
+    1 (bias adder, the multiplier's operand registers) + multiplier stages (:func:`product_stages`)
+    + ``len(POST_PRODUCT_STAGES)`` (8). For acc_bits = 32 and mult_bits = 32 there are 2 x 2
+    partial products, so 1 + 3 + 8 = 12 cycles.
     """
-    return 1 + product_stages(acc_bits, mult_bits) + 4
+    return 1 + product_stages(acc_bits, mult_bits) + len(POST_PRODUCT_STAGES)

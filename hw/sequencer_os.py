@@ -16,7 +16,7 @@ the cycle of a fold's last word (``k = K - 1``) and describes the result rows th
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import Out
 
@@ -55,6 +55,9 @@ class OSSequencer(wiring.Component):
         A job may start (the previous job's last fold is on its last word, or no job runs).
     issue : Out(1)
         A word pair is addressed this cycle (``a_addr``/``w_addr``); the read enable.
+    issue_next : Out(1)
+        ``issue`` of the next cycle if this cycle is enabled (its value from this cycle's next
+        state; an unenabled cycle keeps ``issue``).
     a_addr : Out(range(2 * a_buf_depth)); w_addr : Out(range(2 * w_buf_depth))
         Buffer addresses, bank in the MSB; straight from registers.
     first, last : Out(1)
@@ -76,6 +79,7 @@ class OSSequencer(wiring.Component):
         super().__init__({
             **job_members(config),
             "issue": Out(1),
+            "issue_next": Out(1),
             "a_addr": Out(range(2 * config.a_buf_depth)),
             "w_addr": Out(range(2 * config.w_buf_depth)),
             "first": Out(1),
@@ -120,23 +124,24 @@ class OSSequencer(wiring.Component):
         w_idx = Signal(w_idx_bits)
         in_fold = Signal()
         k_zero = Signal(init=1)
+        # Comparisons of the state, registered from its next value (``*_n`` below), so that the
+        # sequencer's decisions (issue, fold end, idle) are a few gates from flip-flops:
+        ready = Signal(init=1)  # since_end >= need
+        k_last = Signal()  # k == job_k - 1
+        k_end = Signal(init=1)  # k == s_last
+        last_mb = Signal(init=1)  # m_left <= rows
+        last_nb = Signal(init=1)  # n_left <= cols
         wait = Signal()
         issue = Signal()
-        k_last = Signal()
-        last_mb = Signal()
-        last_nb = Signal()
         fold_end = Signal()
         m.d.comb += [
-            wait.eq(k_zero & (since_end < need)),
+            wait.eq(k_zero & ~ready),
             issue.eq(running & in_fold & ~wait),
-            k_last.eq(k == job_k - 1),
-            last_mb.eq(m_left <= rows),
-            last_nb.eq(n_left <= cols),
-            fold_end.eq(running & ~wait & (k == s_last)),
+            fold_end.eq(running & ~wait & k_end),
             self.issue.eq(issue),
             self.a_addr.eq(Cat(a_idx, bank)),
             self.w_addr.eq(Cat(w_idx, bank)),
-            self.first.eq(k == 0),
+            self.first.eq(k_zero),
             self.last.eq(k_last),
             self.row_mask.eq(Cat(*[m_left > i for i in range(rows)])),
             self.col_mask.eq(Cat(*[n_left > j for j in range(cols)])),
@@ -149,57 +154,118 @@ class OSSequencer(wiring.Component):
             self.fold.nrows.eq(Mux(last_mb, m_left, rows)),
             self.fold.lanes.eq(self.col_mask),
         ]
+        # Next values of the registers that the comparisons above are made of, and of those whose
+        # next value the engine reports (``issue_next``: whether it reads on the next enabled
+        # cycle, for a parent that registers its stall decision a cycle ahead).
+        state = {"running": running, "in_fold": in_fold, "k_zero": k_zero,
+                 "since_end": since_end, "need": need, "k": k, "job_k": job_k, "s_last": s_last,
+                 "m_left": m_left, "n_left": n_left}
+        nxt = {name: Signal.like(reg, name=f"{name}_n") for name, reg in state.items()}
+        m.d.comb += [nxt[name].eq(reg) for name, reg in state.items()]
+        m.d.sync += [reg.eq(nxt[name]) for name, reg in state.items()]
         with m.If(issue & k_last):
-            m.d.sync += since_end.eq(1)
+            m.d.comb += nxt["since_end"].eq(1)
         with m.Elif(since_end != rows):
-            m.d.sync += since_end.eq(since_end + 1)
+            m.d.comb += nxt["since_end"].eq(since_end + 1)
         with m.If(running & ~wait):
-            with m.If(k == s_last):
-                m.d.sync += [k.eq(0), k_zero.eq(1), in_fold.eq(1), w_idx.eq(w_base)]
+            with m.If(k_end):
+                m.d.comb += [nxt["k"].eq(0), nxt["k_zero"].eq(1), nxt["in_fold"].eq(1)]
+                m.d.sync += w_idx.eq(w_base)
                 with m.If(last_mb):
-                    m.d.sync += [m_left.eq(job_m), a_base.eq(0), a_idx.eq(0)]
+                    m.d.comb += nxt["m_left"].eq(job_m)
+                    m.d.sync += [a_base.eq(0), a_idx.eq(0)]
                     with m.If(last_nb):
-                        m.d.sync += running.eq(0)
+                        m.d.comb += nxt["running"].eq(0)
                     with m.Else():
+                        m.d.comb += nxt["n_left"].eq(n_left - cols)
                         m.d.sync += [
-                            n_left.eq(n_left - cols),
                             nb.eq(nb + 1),
                             w_base.eq(w_base + job_k),
                             w_idx.eq(w_base + job_k),
                         ]
                 with m.Else():
-                    m.d.sync += [
-                        m_left.eq(m_left - rows),
-                        a_base.eq(a_base + job_k),
-                        a_idx.eq(a_base + job_k),
-                    ]
+                    m.d.comb += nxt["m_left"].eq(m_left - rows)
+                    m.d.sync += [a_base.eq(a_base + job_k), a_idx.eq(a_base + job_k)]
             with m.Else():
-                m.d.sync += [
-                    k.eq(k + 1),
-                    k_zero.eq(0),
-                    in_fold.eq(in_fold & ~k_last),
-                    a_idx.eq(a_idx + 1),
-                    w_idx.eq(w_idx + 1),
+                m.d.comb += [
+                    nxt["k"].eq(k + 1),
+                    nxt["k_zero"].eq(0),
+                    nxt["in_fold"].eq(in_fold & ~k_last),
                 ]
+                m.d.sync += [a_idx.eq(a_idx + 1), w_idx.eq(w_idx + 1)]
         with m.If(self.start & self.idle):
+            m.d.comb += [
+                nxt["running"].eq(1),
+                nxt["in_fold"].eq(1),
+                nxt["k_zero"].eq(1),
+                nxt["need"].eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
+                nxt["k"].eq(0),
+                nxt["job_k"].eq(self.job_k),
+                nxt["s_last"].eq(Mux(self.job_k > rows, self.job_k, rows) - 1),
+                nxt["m_left"].eq(self.job_m),
+                nxt["n_left"].eq(self.job_n),
+            ]
             m.d.sync += [
-                running.eq(1),
                 bank.eq(self.job_bank),
-                job_k.eq(self.job_k),
                 job_m.eq(self.job_m),
                 job_n.eq(self.job_n),
                 self.x_zp.eq(self.job_x_zp),
-                s_last.eq(Mux(self.job_k > rows, self.job_k, rows) - 1),
-                k.eq(0),
-                m_left.eq(self.job_m),
-                n_left.eq(self.job_n),
                 nb.eq(0),
                 a_base.eq(0),
                 w_base.eq(0),
                 a_idx.eq(0),
                 w_idx.eq(0),
-                in_fold.eq(1),
-                k_zero.eq(1),
-                need.eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
             ]
+        ready_n = Signal()
+        m.d.comb += [
+            ready_n.eq(nxt["since_end"] >= nxt["need"]),
+            self.issue_next.eq(nxt["running"] & nxt["in_fold"] & ~(nxt["k_zero"] & ~ready_n)),
+        ]
+        m.d.sync += ready.eq(ready_n)
+        self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
+                    flags=(k_last, k_end, last_mb, last_nb))
         return m
+
+    def _flags(self, m: Module, *, k, m_left, n_left, advance, flags) -> None:
+        """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case.
+
+        Each case compares registers only (or a new job's fields with constants): within a fold
+        ``k + 1 == job_k - 1`` is ``k == job_k - 2``, at a fold end ``k`` restarts at 0, and a
+        block's ``m_left - rows <= rows`` is ``m_left <= 2 * rows``; ``job_k - 2``,
+        ``s_last - 1`` and the new job's own flags are registered when it starts.
+        """
+        cfg = self._config
+        rows, cols, dim = cfg.rows, cfg.cols, cfg.dim_bits
+        k_last, k_end, last_mb, last_nb = flags
+        k_one = Signal()  # job_k == 1
+        k_m2 = Signal(signed(dim + 2))  # job_k - 2
+        s_zero = Signal()  # s_last == 0
+        s_m1 = Signal(signed(dim + 2))  # s_last - 1
+        m_single = Signal()  # job_m <= rows
+        new_s_last = Mux(self.job_k > rows, self.job_k, rows) - 1
+        starting = self.start & self.idle
+        with m.If(starting):
+            # s_last = max(K, rows) - 1 is 0 only for rows == 1 and K <= 1.
+            new_s_zero = (self.job_k <= 1) if rows == 1 else Const(0)
+            m.d.sync += [
+                k_one.eq(self.job_k == 1),
+                k_m2.eq(self.job_k - 2),
+                s_zero.eq(new_s_zero),
+                s_m1.eq(new_s_last - 1),
+                m_single.eq(self.job_m <= rows),
+                k_last.eq(self.job_k == 1),
+                k_end.eq(new_s_zero),
+                last_mb.eq(self.job_m <= rows),
+                last_nb.eq(self.job_n <= cols),
+            ]
+        with m.Elif(advance):
+            with m.If(k_end):
+                m.d.sync += [k_last.eq(k_one), k_end.eq(s_zero)]
+                with m.If(last_mb):
+                    m.d.sync += last_mb.eq(m_single)
+                    with m.If(~last_nb):
+                        m.d.sync += last_nb.eq(n_left <= 2 * cols)
+                with m.Else():
+                    m.d.sync += last_mb.eq(m_left <= 2 * rows)
+            with m.Else():
+                m.d.sync += [k_last.eq(k == k_m2), k_end.eq(k == s_m1)]

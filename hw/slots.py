@@ -56,12 +56,23 @@ class JobSlots(wiring.Component):
         Slot b's job has been started.
     release : In(1)
         The oldest held job has entered the requantizers: free its slot.
+    derived : Out(ArrayLayout(StructLayout, 2))
+        With ``derived``: values computed from each command as it is taken, held beside it.
+
+    Parameters
+    ----------
+    config : ArrayConfig
+    derived : dict, optional
+        ``{name: (shape, function)}``: ``function(cmd)`` (a view of :func:`command_layout`) gives
+        a Value registered with the command, so that its consumers do not compute it on their
+        paths (e.g. a loader's ``K - 1``).
     """
 
-    def __init__(self, config: ArrayConfig) -> None:
+    def __init__(self, config: ArrayConfig, *, derived: dict | None = None) -> None:
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._config = config
+        self._derived = dict(derived or {})
         layout = command_layout(config)
         members = {
             "cmd_valid": In(1),
@@ -76,6 +87,9 @@ class JobSlots(wiring.Component):
         }
         for x in STREAMS:
             members.update({f"{x}_done": In(1), f"{x}_bank": In(1), f"{x}_loaded": Out(2)})
+        if self._derived:
+            fields = data.StructLayout({k: shape for k, (shape, _) in self._derived.items()})
+            members["derived"] = Out(data.ArrayLayout(fields, 2))
         super().__init__(members)
 
     def elaborate(self, platform) -> Module:
@@ -89,6 +103,8 @@ class JobSlots(wiring.Component):
         for b in range(2):
             with m.If(take & (cmd_ptr == b)):
                 m.d.sync += self.slot[b].eq(self.cmd)
+                for name, (_, function) in self._derived.items():
+                    m.d.sync += self.derived[b][name].eq(function(self.cmd))
         with m.If(take):
             m.d.sync += cmd_ptr.eq(~cmd_ptr)
 

@@ -48,7 +48,7 @@ engine's) when its a/w words were still arriving at the start.
 
 from __future__ import annotations
 
-from amaranth.hdl import EnableInserter, Module, Mux, Signal
+from amaranth.hdl import EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -104,6 +104,27 @@ def top_signature(config: ArrayConfig) -> wiring.Signature:
     return wiring.Signature(members)
 
 
+def _loader_bounds(config: ArrayConfig) -> dict:
+    """The loaders' ``inner_last``/``outer_last`` of each stream as :class:`JobSlots` ``derived``.
+
+    A stream's job has ``ceil(outer / step) * inner`` beats with (inner, outer) = (K, M) for
+    activations ("os"; (M, K) for "ws"), (K, N) for weights, (N, 1) for parameters, and ``step``
+    the rows (activations), cols (weights) or 1 (parameters) that one block of ``inner`` beats
+    covers.
+    """
+    if config.dataflow == "os":
+        geometry = {"a": ("k", "m", config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
+    else:
+        geometry = {"a": ("m", "k", config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
+    bounds = {}
+    for x, (inner, outer, step) in geometry.items():
+        bounds[f"{x}_inner_last"] = (16, lambda cmd, f=inner: cmd[f] - 1)
+        bounds[f"{x}_outer_last"] = (
+            signed(18), lambda cmd, f=outer, s=step: (1 if f is None else cmd[f]) - s
+        )
+    return bounds
+
+
 def _bits(depth: int) -> int:
     return max(1, (depth - 1).bit_length())
 
@@ -129,7 +150,10 @@ class QmacTop(wiring.Component):
         if not isinstance(config, ArrayConfig):
             raise TypeError(f"config must be an ArrayConfig, not {config!r}")
         self._config = config
-        self._engine = ENGINES[config.dataflow](config)
+        # The engine's stall enable: made here so that the engine can hand it to the parts an
+        # EnableInserter does not reach (the DSP blocks of the ECP5 target).
+        self._eng_run = Signal(name="eng_run")
+        self._engine = ENGINES[config.dataflow](config, en=self._eng_run)
         self._engine._MustUse__silence = True  # used when the top is; the top warns if not
         super().__init__(top_signature(config))
 
@@ -175,7 +199,7 @@ class QmacTop(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.slots = slots = JobSlots(self._config)
+        m.submodules.slots = slots = JobSlots(self._config, derived=_loader_bounds(self._config))
         m.submodules.outpath = out = OutPath(self._config, self.param_words, self.fifo_depth)
         m.d.comb += [
             slots.cmd_valid.eq(self.cmd_valid),
@@ -230,11 +254,6 @@ class QmacTop(wiring.Component):
         mems = self._memories()
         for x, mem in mems.items():
             m.submodules[f"{x}_mem"] = mem
-        # (inner, outer) job dimensions of each stream: ceil(outer / step) * inner beats.
-        if cfg.dataflow == "os":
-            geometry = {"a": ("k", "m"), "w": ("k", "n"), "p": ("n", None)}
-        else:
-            geometry = {"a": ("m", "k"), "w": ("k", "n"), "p": ("n", None)}
         error = Signal()
         for x in STREAMS:
             ld, port = loaders[x], _PORT[x]
@@ -245,13 +264,14 @@ class QmacTop(wiring.Component):
                 ld.tlast.eq(getattr(self, f"{port}_tlast")),
                 getattr(self, f"{port}_tready").eq(ld.tready),
             ]
-            inner, outer = geometry[x]
             loaded = getattr(slots, f"{x}_loaded")
-            slot = slots.slot
+            bounds = slots.derived
             m.d.comb += [
                 ld.go.eq(Mux(ld.bank, slots.valid[1] & ~loaded[1], slots.valid[0] & ~loaded[0])),
-                ld.inner.eq(Mux(ld.bank, slot[1][inner], slot[0][inner])),
-                ld.outer.eq(1 if outer is None else Mux(ld.bank, slot[1][outer], slot[0][outer])),
+                ld.inner_last.eq(Mux(ld.bank, bounds[1][f"{x}_inner_last"],
+                                     bounds[0][f"{x}_inner_last"])),
+                ld.outer_last.eq(Mux(ld.bank, bounds[1][f"{x}_outer_last"],
+                                     bounds[0][f"{x}_outer_last"])),
                 getattr(slots, f"{x}_done").eq(ld.loaded),
                 getattr(slots, f"{x}_bank").eq(ld.bank),
             ]
@@ -274,7 +294,7 @@ class QmacTop(wiring.Component):
         """
         cfg = self._config
         engine = self._engine
-        eng_run, hold = Signal(), Signal()
+        eng_run, hold = self._eng_run, Signal()
         m.submodules.engine = EnableInserter(eng_run)(engine)
         a_rd, w_rd = mems["a"].read_port(), mems["w"].read_port()
         m.d.comb += [
@@ -299,24 +319,36 @@ class QmacTop(wiring.Component):
             # check is registered, keeping the comparators off the path into every enable.
             # On a start the next addresses are word 0 of the new bank.
             a_ok, w_ok = Signal(), Signal()
+            a_ok_n, w_ok_n = Signal(), Signal()
             new_bank = engine.job_bank
             with m.If(engine.start & eng_run):
-                m.d.sync += [
-                    a_ok.eq(Mux(new_bank, slots.a_loaded[1], slots.a_loaded[0])),
-                    w_ok.eq(Mux(new_bank, slots.w_loaded[1], slots.w_loaded[0])),
+                m.d.comb += [
+                    a_ok_n.eq(Mux(new_bank, slots.a_loaded[1], slots.a_loaded[0])),
+                    w_ok_n.eq(Mux(new_bank, slots.w_loaded[1], slots.w_loaded[0])),
                 ]
             with m.Else():
-                m.d.sync += [
-                    a_ok.eq(written("a", engine.a_addr, ahead=1)),
-                    w_ok.eq(written("w", engine.w_addr, ahead=1)),
+                m.d.comb += [
+                    a_ok_n.eq(written("a", engine.a_addr, ahead=1)),
+                    w_ok_n.eq(written("w", engine.w_addr, ahead=1)),
                 ]
+            m.d.sync += [a_ok.eq(a_ok_n), w_ok.eq(w_ok_n)]
         else:
             a_ok = written("a", engine.a_addr)
             w_ok = written("w", engine.w_addr)
-        m.d.comb += [
-            hold.eq((engine.a_en & ~a_ok) | (engine.w_en & ~w_ok)),
-            eng_run.eq(out.run & ~hold),
-        ]
+        m.d.comb += hold.eq((engine.a_en & ~a_ok) | (engine.w_en & ~w_ok))
+        if engine.sequential_reads and engine.reads_ahead:
+            # eng_run as a register: next cycle's "out.run & ~hold" from the next values of its
+            # terms (the read enables after this cycle, enabled or not, and the checks above), so
+            # the enable of every engine register comes straight from a flip-flop.
+            a_en_n = Mux(eng_run, engine.a_en_next, engine.a_en)
+            w_en_n = Mux(eng_run, engine.w_en_next, engine.w_en)
+            run_r = Signal(name="eng_run_r")
+            m.d.sync += run_r.eq(out.run_next & ~((a_en_n & ~a_ok_n) | (w_en_n & ~w_ok_n)))
+            m.d.comb += eng_run.eq(run_r)
+        else:
+            m.d.comb += eng_run.eq(out.run & ~hold)
+        # For tests: the terms whose relation eng_run == run & ~hold the register must keep.
+        self.stall_terms = (eng_run, out.run, hold)
         # Jobs started in the engine whose last result row has not left it yet (0..2).
         in_engine = Signal(range(3))
         ready = [

@@ -60,30 +60,34 @@ def test_folds_back_to_back(pipe):
     assert caps == expect
 
 
-def test_chain_load_and_shift():
-    cfg = ArrayConfig(pe_pipeline=0)
+def test_cap_lasts_one_cycle_and_gaps_are_discarded():
+    """``res`` holds a finished fold while ``cap`` is high; products between folds (operands
+    without flags) do not leak into the next fold."""
+    cfg = ArrayConfig(pe_pipeline=1)
     dut = OSPE(cfg)
+    # fold (3, -4), (5, 6); three garbage cycles; fold (-7, 2); then garbage.
+    stream = [(3, -4, 1, 0), (5, 6, 0, 1), (100, 100, 0, 0), (-99, 50, 0, 0), (1, 1, 0, 0),
+              (-7, 2, 1, 1)] + [(55, -55, 0, 0)] * 6
+    seen = []
 
     async def bench(ctx):
-        # One-product fold: res = 3 * -4.
-        ctx.set(dut.a_in, 3)
-        ctx.set(dut.w_in, -4)
-        ctx.set(dut.first_in, 1)
-        ctx.set(dut.last_in, 1)
-        await ctx.tick()
-        ctx.set(dut.first_in, 0)
-        ctx.set(dut.last_in, 0)
-        await ctx.tick().repeat(dut.acc_latency - 1)
-        assert ctx.get(dut.cap) == 1 and ctx.get(dut.res) == -12
-        ctx.set(dut.chain_in, 99)
-        ctx.set(dut.load, 1)
-        await ctx.tick()
-        assert ctx.get(dut.chain) == -12
-        ctx.set(dut.load, 0)
-        await ctx.tick()
-        assert ctx.get(dut.chain) == 99
+        for t, (x, y, first, last) in enumerate(stream):
+            ctx.set(dut.a_in, x)
+            ctx.set(dut.w_in, y)
+            ctx.set(dut.first_in, first)
+            ctx.set(dut.last_in, last)
+            _, _, cap, res = await ctx.tick().sample(dut.cap, dut.res)
+            seen.append((t, int(cap), int(res)))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
+    caps = [(t, res) for t, cap, res in seen if cap]
+    assert caps == [(1 + dut.acc_latency, 3 * -4 + 5 * 6), (5 + dut.acc_latency, -14)]
+    # The garbage products pile up on the finished sum until the next fold restarts.
+    assert seen[2 + dut.acc_latency][2] == 18 + 100 * 100
+
+
+def test_acc_latency():
+    assert [OSPE(ArrayConfig(pe_pipeline=p)).acc_latency for p in (0, 1, 2)] == [2, 3, 4]

@@ -51,8 +51,11 @@ def run(cfg: ArrayConfig, jobs: list[tuple]) -> tuple[list[dict], list[int], lis
 
     async def monitor(ctx):
         cycle = 0
+        predicted = 0  # issue_next of the previous cycle (the sequencer is never stalled here)
         while len(words) < total:
             await ctx.delay(1e-9)  # after the driver's settings of this cycle
+            assert ctx.get(dut.issue) == predicted, f"issue_next mispredicted cycle {cycle}"
+            predicted = ctx.get(dut.issue_next)
             if ctx.get(dut.issue):
                 fold = None
                 if ctx.get(dut.fold.valid):
@@ -92,7 +95,8 @@ def test_init_wrong_config():
 
 @pytest.mark.parametrize(
     "rows, cols, m, k, n",
-    [(2, 2, 3, 5, 3), (4, 2, 9, 2, 5), (3, 3, 3, 3, 3), (2, 4, 1, 1, 1), (4, 4, 5, 7, 9)],
+    [(2, 2, 3, 5, 3), (4, 2, 9, 2, 5), (3, 3, 3, 3, 3), (2, 4, 1, 1, 1), (4, 4, 5, 7, 9),
+     (1, 3, 2, 1, 4), (1, 2, 3, 2, 2), (1, 1, 1, 1, 1), (3, 2, 7, 1, 5)],
 )
 def test_words_flags_and_tags_follow_the_model(rows, cols, m, k, n):
     cfg = ArrayConfig(rows=rows, cols=cols, a_buf_depth=64, w_buf_depth=64)

@@ -183,8 +183,18 @@ def run_top(
                 if hs[2 * i] and hs[2 * i + 1]:
                     result[f"last_{name}"] = int(cycles)
 
+    result["stall_mismatch"] = []
+
+    async def stall_check(ctx):
+        # eng_run may be a register computed a cycle ahead: it must equal run & ~hold every cycle.
+        eng_run, run, hold = dut.stall_terms  # set on elaboration
+        async for _, _, er, r, h, cycles in ctx.tick().sample(eng_run, run, hold, dut.cycle_count):
+            if er != (r & ~h & 1):
+                result["stall_mismatch"].append(int(cycles))
+
     sim = Simulator(dut)
     sim.add_clock(1e-8)
+    sim.add_process(stall_check)
     sim.add_testbench(commands)
     for name in streams:
         sim.add_testbench(feeder(name))
@@ -233,6 +243,7 @@ def check(cfg, jobs, result):
     assert len(result["done"]) == sum(1 for j in jobs if not j.get("acc_hold"))
     assert result["error"] == 0
     assert result["busy_at_end"] == 0
+    assert result["stall_mismatch"] == [], "eng_run != run & ~hold on these cycles"
 
 
 CFG = ArrayConfig(rows=2, cols=3, a_buf_depth=32, w_buf_depth=32, param_depth=16, out_fifo_depth=4)
