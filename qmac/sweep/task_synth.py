@@ -5,6 +5,7 @@ nextpnr after checking that the design fits the device."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
 import statistics
@@ -20,6 +21,8 @@ __all__ = ["DEFAULT_DESIGN", "load_design", "pnr_row", "run"]
 
 #: ``module:function`` giving the Verilog of a config: the whole array, ``qmac_top``.
 DEFAULT_DESIGN = "hw.emit:generate_verilog"
+#: Implementation target of the generated Verilog (``hw.target``) per synthesis target.
+HW_TARGETS = {"ecp5": "ecp5", "ice40": "generic"}
 
 
 def load_design(spec: str):
@@ -115,10 +118,18 @@ def run(p: dict) -> dict:
     work = Path(p["workdir"])
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    text = load_design(p["design"])(config)
+    design = load_design(p["design"])
+    # The primitives of the generated Verilog follow the synthesis target where the design can
+    # choose them (hw.emit: MULT18X18D with its own registers on ECP5, inferred elsewhere).
+    hw_target = HW_TARGETS.get(p["target"], "generic")
+    if "target" in inspect.signature(design).parameters:
+        text = design(config, target=hw_target)
+    else:
+        text, hw_target = design(config), None
+    out_hw = {"hw_target": hw_target}
     verilog_path = work / f"{MODULE_NAME}.v"
     verilog_path.write_text(text)
-    out: dict = {"gen_s": round(time.perf_counter() - t0, 2)}
+    out: dict = {"gen_s": round(time.perf_counter() - t0, 2), **out_hw}
     target = p["target"]
     device = p["device"].get(target) if p["pnr"] else None
     stats = synthesize(
