@@ -40,17 +40,18 @@ class Mutant:
 
 
 MUTANTS = (
-    # The high multiply of a right-shifting channel rounds exact ties down.
-    Mutant("rounding_constant_off_by_one", "half = 1 << (mult_bits - 2)",
-           "half = (1 << (mult_bits - 2)) - 1", ("tflite",)),
+    # The high multiply of a right-shifting channel truncates non-negative products instead of
+    # rounding them (its rounding constant 2^(B-2) dropped, as the +1 at bit B - 2).
+    Mutant("rounding_constant_dropped", "Mux(q[-1], -1, 1) if", "Mux(q[-1], -1, 0) if",
+           ("tflite",)),
     # RoundingDivideByPOT rounds negative ties up instead of away from zero: this is exactly
     # the "halfup" contract, so the same mutant must pass that spec.
-    Mutant("ties_away_correction_removed", "Mux(s2_q[-1], -half, half)", "half", ("tflite",)),
+    Mutant("ties_away_correction_removed", "Mux(q[-1], -1, 1)", "1", ("tflite",)),
     # The final rounding truncates instead of rounding half up.
-    Mutant("round_half_up_dropped", "s5_r.eq((h_sat + 1) >> 1)", "s5_r.eq(h_sat >> 1)",
+    Mutant("round_half_up_dropped", "r.eq((h_sat + 1) >> 1)", "r.eq(h_sat >> 1)",
            ("tflite", "single", "halfup")),
     # Saturation two bits too narrow: values beyond the clamp wrap into range.
-    Mutant("saturation_too_narrow", "sat_bits = out_bits + 2", "sat_bits = out_bits",
+    Mutant("saturation_too_narrow", "h_bits = out_bits + 3", "h_bits = out_bits + 1",
            ("tflite", "single", "halfup")),
 )
 
