@@ -299,14 +299,18 @@ def test_cli_rejects_bad_axis(capsys):
     )
 
 
-def test_example_sweep_file_is_valid():
-    spec = spec_from_toml(Path(__file__).resolve().parents[3] / "examples" / "sweep_ecp5.toml")
+def test_example_sweep_files_are_valid():
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    spec = spec_from_toml(examples / "sweep_ecp5.toml")
     dicts = spec.config_dicts()
-    assert len(dicts) == 15 and spec.pnr and spec.with_quant_error
-    assert (spec.speed, spec.seeds, spec.freq_mhz, spec.breakdown) == (6, 3, 150, True)
+    assert len(dicts) == 6 and spec.pnr and spec.with_quant_error
+    assert (spec.speed, spec.seeds, spec.freq_mhz, spec.breakdown) == (6, 1, 150, True)
     assert {(d["rows"], d["a_bits"], d["w_bits"]) for d in dicts} == {
-        (s, b, b) for s in (4, 8, 16) for b in (2, 3, 4, 6, 8)
+        (s, b, b) for s in (2, 4, 8) for b in (4, 8)
     }
+    bits = spec_from_toml(examples / "sweep_bits.toml")
+    assert bits.targets == [] and bits.with_quant_error
+    assert {d["a_bits"] for d in bits.config_dicts()} == {2, 3, 6}
 
 
 def test_bits_excludes_a_bits(capsys):
