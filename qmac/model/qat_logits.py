@@ -8,7 +8,9 @@ third of the test images tie there. What decides the class is only where the cod
 fall near the top logit, so the range is chosen by what it is for: the accuracy of the integer
 network on the training images, searched over every zero point and a grid of scales around the
 current one. It has two parameters and is fitted on the 1200 training images, never on the test
-split.
+split. The candidate scales are fixed by the network up to its last layer (a grid around the
+min/max scale of the logits on those images), not by the range being replaced, so searching again
+returns the same range.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def search_logits_range(
     rounding: str = "tflite",
     mult_bits: int = 32,
     n_scales: int = 200,
-    span: tuple[float, float] = (0.05, 4.0),
+    span: tuple[float, float] = (0.02, 2.0),
 ) -> tuple[float, float]:
     """The logits' range ``(rmin, rmax)`` of best integer accuracy on ``images``.
 
@@ -53,8 +55,8 @@ def search_logits_range(
     rounding, mult_bits :
         The integer path's requantization (``golden.requantize``), as it is evaluated.
     n_scales : int
-        Scales per zero point, geometric between ``span[0]`` and ``span[1]`` times the current
-        logits scale.
+        Scales per zero point, geometric between ``span[0]`` and ``span[1]`` times the min/max
+        scale of the logits, ``(max - min) / (2^bits - 1)`` of ``acc S_x S_w`` on ``images``.
 
     Returns
     -------
@@ -73,7 +75,9 @@ def search_logits_range(
     acc = last.to_layer(outs[-2]).acc()
     labels = np.asarray(labels)
     qmin, qmax = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    scales = last.y_scale * np.geomspace(span[0], span[1], n_scales)
+    real = acc * (last.x_scale * last.w_scale)
+    s_ref = (real.max() - min(real.min(), 0.0)) / ((1 << bits) - 1)
+    scales = s_ref * np.geomspace(span[0], span[1], n_scales)
     best, best_z, best_s = -1, None, []
     for zp in range(qmin, qmax + 1):
         for s in scales:

@@ -165,23 +165,30 @@ def test_logits_search_finds_the_best_range_of_its_grid(data):
                                            r.w_method, r.grid, x, y)
     assert found == pytest.approx(r.ranges[-1], rel=1e-12, abs=1e-12)
     best = correct(found)
-    s0 = r.export().layers[-1].y_scale
+    assert correct(r.ranges[-1]) == best
+    q = r.export()
+    fc = q.layers[-1]
+    logits = fc.to_layer(q.forward(q.quantize_input(x), all_layers=True)[-2]).acc() * (
+        fc.x_scale * fc.w_scale)
+    grid = (logits.max() - min(logits.min(), 0.0)) / 3 * np.geomspace(0.02, 2.0, 200)
     rng = np.random.default_rng(0)
-    for zp, f in zip(rng.integers(-2, 2, 12), rng.choice(np.geomspace(0.05, 4, 200), 12),
-                     strict=True):
-        assert correct((s0 * f * (-2 - zp), s0 * f * (1 - zp))) <= best
+    for zp, s in zip(rng.integers(-2, 2, 16), rng.choice(grid, 16), strict=True):
+        assert correct((s * (-2 - zp), s * (1 - zp))) <= best
 
 
-def test_train_with_exact_forward_and_logits_search(data, model):
-    """One short epoch with the exact forward and the logits searched: the stored logits range
-    is the search's on the final weights, and the run is reproducible."""
+def test_train_with_exact_forward_and_logits_search(data, model, tmp_path):
+    """One short epoch with the exact forward and the logits searched: the logits range is the
+    search's on the final weights as saved (float32), and the run is reproducible."""
     tr = data.train[:96]
     kw = {"a_bits": 2, "w_bits": 2, "epochs": 1, "w_method": "mse", "seed": 1,
           "rounding": "tflite", "logits_search": "final"}
     r = qat.train_qat(model, data.images[tr], data.labels[tr], data.images[data.calib[:50]],
                       **kw)
-    found = qat_logits.search_logits_range(r.model, r.ranges, r.tensor_bits, r.layer_w_bits,
-                                           r.w_method, r.grid, data.images[tr], data.labels[tr])
+    qat_shipped.save_qat({2: r}, tmp_path / "q.npz")
+    saved = qat_shipped.load_qat(2, tmp_path / "q.npz")
+    found = qat_logits.search_logits_range(saved.model, saved.ranges, r.tensor_bits,
+                                           r.layer_w_bits, r.w_method, r.grid, data.images[tr],
+                                           data.labels[tr])
     assert found == pytest.approx(r.ranges[-1], rel=1e-12, abs=1e-12)
     again = qat.train_qat(model, data.images[tr], data.labels[tr], data.images[data.calib[:50]],
                           **kw)
