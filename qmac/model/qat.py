@@ -31,7 +31,7 @@ instead of ``fake_quant``'s single rounding, which at 2 bits differs from the ex
 a fifth of the codes; ``logits_search`` replaces the MSE range of the logits by the range of
 best integer accuracy on the training images (:mod:`qmac.model.qat_logits`), because four codes
 for ten classes make the MSE range tie the top logits. On the digits CNN they take 2-bit QAT
-from 82.9% to 93.0% (README).
+from 82.9% to 91.9% (README).
 
 The result (:class:`QATResult`) holds the fine-tuned float weights and the frozen ranges;
 :meth:`QATResult.export` builds the :class:`~qmac.model.ptq.QuantCNN` with
@@ -174,7 +174,7 @@ def requant_exact(spec, xh: np.ndarray, x_scale: float, wh: np.ndarray, w_scale:
 
     Why: at 2 bits the accumulators are small integers and gemmlowp's double rounding (the
     high multiply rounds to an integer before the rounding shift) moves many outputs by one
-    code against the single rounding of :func:`fake_quant` (on the shipped 2-bit network, 21%
+    code against the single rounding of :func:`fake_quant` (on the 2-bit networks, 18-21%
     of conv1's outputs), so training on ``fake_quant`` optimises a different network than the
     one exported. Here the codes are the exported layer's: integer input ``xh / S_x`` (that is
     ``q - Z``), integer weights ``wh / S_w``, the integer bias ``b_q``, the exact accumulator,
