@@ -249,8 +249,9 @@ def test_shipped_qat_file_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_training_script_reproduces_the_shipped_network(tmp_path):
-    """scripts/train_qat.py at 4 bits gives the shipped integer network exactly."""
+@pytest.mark.parametrize("bits", [4, 2])
+def test_training_script_reproduces_the_shipped_network(tmp_path, bits):
+    """scripts/train_qat.py at 4 and 2 bits gives the shipped integer network exactly."""
     import subprocess
     import sys
     from pathlib import Path
@@ -258,9 +259,9 @@ def test_training_script_reproduces_the_shipped_network(tmp_path):
     root = Path(__file__).resolve().parents[3]
     out = tmp_path / "q.npz"
     proc = subprocess.run([sys.executable, str(root / "scripts" / "train_qat.py"), "--widths",
-                           "4", "-o", str(out)], capture_output=True, text=True, timeout=600)
+                           str(bits), "-o", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    mine, shipped = qat_shipped.load_qat(4, out).export(), qat_shipped.qat_digits_cnn(4)
+    mine, shipped = qat_shipped.load_qat(bits, out).export(), qat_shipped.qat_digits_cnn(bits)
     for a, b in zip(mine.layers, shipped.layers, strict=True):
         assert np.array_equal(a.w, b.w) and np.array_equal(a.bias, b.bias)
         assert (a.x_zp, a.y_zp) == (b.x_zp, b.y_zp) and np.array_equal(a.m0, b.m0)
