@@ -4,11 +4,13 @@ networks' accuracy."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import golden
-from qmac.model import digits, evaluate, qat, qat_shipped, train
+from qmac.model import digits, evaluate, qat, qat_logits, qat_shipped, train
 from qmac.model.run import run_network
 
 
@@ -58,6 +60,37 @@ def test_fake_layers_equal_the_exported_integer_layers(data, bits):
         assert np.all(to_tie[bad] < 1e-6), ql.spec.name
         assert np.all(np.abs(yh - want)[bad] <= ql.y_scale * (1 + 1e-9)), ql.spec.name
     assert differ <= total * 1e-3
+
+
+@pytest.mark.parametrize(("rounding", "mult_bits"),
+                         [("tflite", 32), ("tflite", 16), ("single", 32), ("halfup", 32)])
+def test_exact_forward_equals_the_integer_network(data, rounding, mult_bits):
+    """With ``rounding`` the QAT forward pass is the integer network's own requantization: every
+    layer output equals the dequantized integer output, element for element, for the whole test
+    split (no tie tolerance, unlike fake_quant)."""
+    r = qat_shipped.load_qat(2)
+    qnet = r.export()
+    x = data.images[data.test]
+    outs = qnet.forward(qnet.quantize_input(x), rounding=rounding, mult_bits=mult_bits,
+                        all_layers=True)
+    logits, tape = qat.qat_forward(_params(r.model), list(r.ranges), x, r.tensor_bits,
+                                   r.layer_w_bits, r.w_method, r.grid, rounding=rounding,
+                                   mult_bits=mult_bits)
+    got = [tape[i + 1][0] for i in range(len(tape) - 1)] + [logits]
+    for ql, out, g in zip(qnet.layers, outs, got, strict=True):
+        assert np.array_equal(g, golden.dequantize(out, ql.y_scale, ql.y_zp)), ql.spec.name
+
+
+def test_double_rounding_is_why_the_exact_forward_exists(data):
+    """At 2 bits gemmlowp's double rounding moves many of conv1's outputs by a code against
+    fake_quant's single rounding (the mismatch the exact forward removes from training)."""
+    r = qat_shipped.load_qat(2)
+    x = data.images[data.test[:50]]
+    args = (_params(r.model), list(r.ranges), x, r.tensor_bits, r.layer_w_bits, r.w_method,
+            r.grid)
+    _, fake = qat.qat_forward(*args)
+    _, exact = qat.qat_forward(*args, rounding="tflite")
+    assert np.mean(fake[1][0] != exact[1][0]) > 0.05
 
 
 def test_ste_gradients_equal_the_float_trainers_when_nothing_clips(data, model):
@@ -116,6 +149,52 @@ def test_train_export_and_run_as_a_network(data, model):
     assert again.ranges == r.ranges  # fixed seed: reproducible
 
 
+def test_logits_search_finds_the_best_range_of_its_grid(data):
+    """The searched logits range, exported end to end, counts as many training images correct
+    as the search says, at least as many as the trained range and as every other candidate of
+    a sample of the search's own grid; the shipped 2-bit network (searched after its last
+    epoch) gets its own range back."""
+    r = qat_shipped.load_qat(2)
+    x, y = data.images[data.train], data.labels[data.train]
+
+    def correct(rng) -> int:
+        q = dataclasses.replace(r, ranges=(*r.ranges[:-1], rng)).export()
+        return int(np.sum(evaluate.predict(q.forward(q.quantize_input(x))) == y))
+
+    found = qat_logits.search_logits_range(r.model, r.ranges, r.tensor_bits, r.layer_w_bits,
+                                           r.w_method, r.grid, x, y)
+    assert found == pytest.approx(r.ranges[-1], rel=1e-12, abs=1e-12)
+    best = correct(found)
+    assert correct(r.ranges[-1]) == best
+    q = r.export()
+    fc = q.layers[-1]
+    logits = fc.to_layer(q.forward(q.quantize_input(x), all_layers=True)[-2]).acc() * (
+        fc.x_scale * fc.w_scale)
+    grid = (logits.max() - min(logits.min(), 0.0)) / 3 * np.geomspace(0.02, 2.0, 200)
+    rng = np.random.default_rng(0)
+    for zp, s in zip(rng.integers(-2, 2, 16), rng.choice(grid, 16), strict=True):
+        assert correct((s * (-2 - zp), s * (1 - zp))) <= best
+
+
+def test_train_with_exact_forward_and_logits_search(data, model, tmp_path):
+    """One short epoch with the exact forward and the logits searched: the logits range is the
+    search's on the final weights as saved (float32), and the run is reproducible."""
+    tr = data.train[:96]
+    kw = {"a_bits": 2, "w_bits": 2, "epochs": 1, "w_method": "mse", "seed": 1,
+          "rounding": "tflite", "logits_search": "final"}
+    r = qat.train_qat(model, data.images[tr], data.labels[tr], data.images[data.calib[:50]],
+                      **kw)
+    qat_shipped.save_qat({2: r}, tmp_path / "q.npz")
+    saved = qat_shipped.load_qat(2, tmp_path / "q.npz")
+    found = qat_logits.search_logits_range(saved.model, saved.ranges, r.tensor_bits,
+                                           r.layer_w_bits, r.w_method, r.grid, data.images[tr],
+                                           data.labels[tr])
+    assert found == pytest.approx(r.ranges[-1], rel=1e-12, abs=1e-12)
+    again = qat.train_qat(model, data.images[tr], data.labels[tr], data.images[data.calib[:50]],
+                          **kw)
+    assert again.ranges == r.ranges
+
+
 @pytest.mark.parametrize(
     ("kwargs", "exc", "msg"),
     [
@@ -134,6 +213,11 @@ def test_train_export_and_run_as_a_network(data, model):
                                              r"identity, not 'none'$"),
         ({"ema": 1.0}, ValueError, r"^ema must be in \[0, 1\), not 1\.0$"),
         ({"epochs": -1}, ValueError, r"^epochs must be in \[0, 10000\], not -1$"),
+        ({"rounding": "nearest"}, ValueError, r"^rounding must be None or one of tflite, "
+                                              r"single, halfup, not 'nearest'$"),
+        ({"mult_bits": 7}, ValueError, r"^mult_bits must be in \[8, 32\], not 7$"),
+        ({"logits_search": "always"}, ValueError, r"^logits_search must be None, 'final' or "
+                                                  r"'epoch', not 'always'$"),
     ],
 )
 def test_train_qat_rejects_bad_input(data, model, kwargs, exc, msg):
@@ -144,13 +228,12 @@ def test_train_qat_rejects_bad_input(data, model, kwargs, exc, msg):
 
 
 def test_shipped_qat_networks_meet_the_accuracy_aims():
-    """QAT at 4 bits within 1 point of float (the aim); at 2 bits above 82% (the aim, 85%, is not
-    met: README); and QAT is
+    """QAT at 4 bits within 1 point of float and at 2 bits at least 85% (the aims); and QAT is
     never worse than min/max post-training quantization by more than one image."""
     rows = {b: evaluate.evaluate_bits(b, b, method="qat") for b in qat_shipped.QAT_WIDTHS}
     flt = rows[8]["float_accuracy"]
     assert rows[4]["int_accuracy"] >= flt - 0.01
-    assert rows[2]["int_accuracy"] >= 0.82  # the aim is 0.85: not met (README), measured 0.829
+    assert rows[2]["int_accuracy"] >= 0.85
     for b, r in rows.items():
         ptq = evaluate.evaluate_bits(b, b)["int_accuracy"]
         assert r["int_accuracy"] >= ptq - 1.5 / r["n_test"], b
@@ -166,8 +249,9 @@ def test_shipped_qat_file_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_training_script_reproduces_the_shipped_network(tmp_path):
-    """scripts/train_qat.py at 4 bits gives the shipped integer network exactly."""
+@pytest.mark.parametrize("bits", [4, 2])
+def test_training_script_reproduces_the_shipped_network(tmp_path, bits):
+    """scripts/train_qat.py at 4 and 2 bits gives the shipped integer network exactly."""
     import subprocess
     import sys
     from pathlib import Path
@@ -175,9 +259,9 @@ def test_training_script_reproduces_the_shipped_network(tmp_path):
     root = Path(__file__).resolve().parents[3]
     out = tmp_path / "q.npz"
     proc = subprocess.run([sys.executable, str(root / "scripts" / "train_qat.py"), "--widths",
-                           "4", "-o", str(out)], capture_output=True, text=True, timeout=600)
+                           str(bits), "-o", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    mine, shipped = qat_shipped.load_qat(4, out).export(), qat_shipped.qat_digits_cnn(4)
+    mine, shipped = qat_shipped.load_qat(bits, out).export(), qat_shipped.qat_digits_cnn(bits)
     for a, b in zip(mine.layers, shipped.layers, strict=True):
         assert np.array_equal(a.w, b.w) and np.array_equal(a.bias, b.bias)
         assert (a.x_zp, a.y_zp) == (b.x_zp, b.y_zp) and np.array_equal(a.m0, b.m0)
