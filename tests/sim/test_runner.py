@@ -43,7 +43,7 @@ def test_build_keys_the_cache_by_the_generating_sources(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "generator_hash", lambda: "old")
     generated = []
 
-    def fake_generate(config, root=None):
+    def fake_generate(config, root=None, *, target="generic"):
         generated.append(config)
         return "new", "// verilog of the new sources\n"
 
@@ -65,8 +65,8 @@ def test_build_gives_up_when_sources_keep_changing(tmp_path, monkeypatch):
     monkeypatch.setenv("QMAC_CACHE", str(tmp_path / "cache"))
     counter = iter(range(100))
     monkeypatch.setattr(runner, "generator_hash", lambda: "h0")
-    monkeypatch.setattr(runner, "_generate_verilog", lambda c, root=None: (f"h{next(counter) + 1}",
-                                                                            "x"))
+    monkeypatch.setattr(runner, "_generate_verilog",
+                        lambda c, root=None, **kw: (f"h{next(counter) + 1}", "x"))
     monkeypatch.setattr(runner, "_verilate", lambda folder, verilog, *args: None)
     with pytest.raises(RuntimeError, match=r"kept changing"):
         runner.build(CONFIG)
