@@ -4,7 +4,9 @@
 (``sim.packing``), runs them in one simulation (``sim/cocotb_jobs.py`` on the cached build of
 ``sim.runner.build``), checks every job against the job reference inside the testbench, reassembles
 the outputs and compares them with the layer computed directly by ``golden`` (so the lowering is
-checked too). ``run_layers`` batches several layers into one simulator run.
+checked too). ``run_layers`` batches several layers into one simulator run. ``target="ecp5"``
+runs the ECP5-target Verilog (MULT18X18D blocks and CCU2C chains on their simulation models,
+``sim.runner.build``) instead of the generic one: same ports, same testbench, same checks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from golden.cycles import layer_cycles
 from golden.lowering import Plan, lower, run_jobs_reference
+from sim.cell_models import check_target_name
 from sim.jobfile import protocol_failures, read_job_file, split, write_job_file
 from sim.packing import job_streams
 from sim.runner import build, cache_root, run_cocotb
@@ -142,6 +145,7 @@ def run_jobs(
     log: bool = False,
     build_info=None,
     inject: tuple[str, ...] = (),
+    target: str = "generic",
 ) -> JobRun:
     """Run jobs through the simulated ``qmac_top`` (one simulation) and read back the results.
 
@@ -166,6 +170,9 @@ def run_jobs(
     inject : tuple of str
         Faults for the testbench to inject (``sim.testbench.FAULTS``), to test that failures
         reach the caller.
+    target : {"generic", "ecp5"}
+        Implementation target of the simulated Verilog (``sim.runner.build``); a ``build_info``
+        must be of this target.
 
     Returns
     -------
@@ -173,7 +180,8 @@ def run_jobs(
         ``failures`` lists what the testbench flagged besides wrong values (empty when clean).
     """
     t0 = time.perf_counter()
-    info = build_info if build_info is not None else build(config, waves=waves)
+    _check_build_target(build_info, target)
+    info = build_info if build_info is not None else build(config, waves=waves, target=target)
     rng = np.random.default_rng(seed)
     streams = [job_streams(j, config, rng=rng) for j in jobs]
     beats = sum(
@@ -253,6 +261,14 @@ def run_jobs(
     )
 
 
+def _check_build_target(build_info, target: str) -> None:
+    check_target_name(target)
+    if build_info is not None and build_info.target != target:
+        raise ValueError(
+            f"build_info is a {build_info.target!r} build, not one of target {target!r}"
+        )
+
+
 def find_mismatch(plan: Plan, got: np.ndarray, want: np.ndarray, beat_cycles, cols: int):
     """The first element where ``got`` differs from ``want`` as a :class:`LayerMismatch`, or None.
 
@@ -299,6 +315,7 @@ def run_layers(
     raise_on_mismatch: bool = False,
     build_info=None,
     inject: tuple[str, ...] = (),
+    target: str = "generic",
 ) -> list:
     """Run several layers in one simulation; ``[(outputs, stats), ...]`` as :func:`run_layer`.
 
@@ -306,7 +323,11 @@ def run_layers(
     ------
     SimError
         For every failure of the run other than wrong values (see :class:`SimError`).
+    ValueError
+        A layer the array cannot run, an unknown ``target`` or a ``build_info`` of another
+        target (before anything is built or run).
     """
+    _check_build_target(build_info, target)
     layers = list(layers)
     plans = [check_layer(config, layer) for layer in layers]
     jobs = [j for p in plans for j in p.jobs]
@@ -329,6 +350,7 @@ def run_layers(
         seed=seed,
         build_info=build_info,
         inject=inject,
+        target=target,
     )
     failures = list(run.failures)
     if not run.finished.all() and not failures:
@@ -392,6 +414,7 @@ def run_layer(
     raise_on_mismatch: bool = False,
     build_info=None,
     inject: tuple[str, ...] = (),
+    target: str = "generic",
 ):
     """Run one layer on the simulated array.
 
@@ -410,6 +433,9 @@ def run_layer(
         A model from ``sim.runner.build`` to use instead of building (or reusing) one.
     inject : tuple of str
         Faults for the testbench to inject (``sim.testbench.FAULTS``; tests of the verdict).
+    target : {"generic", "ecp5"}
+        Implementation target of the simulated Verilog (``sim.runner.build``); a ``build_info``
+        must be of this target.
 
     Returns
     -------
@@ -440,4 +466,5 @@ def run_layer(
         raise_on_mismatch=raise_on_mismatch,
         build_info=build_info,
         inject=inject,
+        target=target,
     )[0]

@@ -12,6 +12,11 @@ optional ``progress`` callback (:class:`BuildProgress` events: waiting for anoth
 generation, Verilator, the C++ compile with the objects built so far, done); nothing is reported
 for a cached model.
 
+Targets: ``build(config, target="ecp5")`` builds the ECP5-target Verilog (MULT18X18D blocks, CCU2C
+carry chains, :mod:`hw.target`) with the cells' simulation models (:mod:`sim.cell_models`)
+compiled alongside; its key also holds the target and the models' text. The ``generic`` key is
+the same as before targets existed.
+
 Waveforms: with ``waves=True`` the model is built with tracing; FST when the lz4 headers exist
 (:func:`sim.toolchain.fst_available`), else VCD. :attr:`BuildInfo.wave_format` says which.
 """
@@ -33,6 +38,7 @@ from pathlib import Path
 
 from sim import build_progress
 from sim.build_progress import BuildProgress, ProgressFn
+from sim.cell_models import check_target_name, target_models
 from sim.toolchain import BUILD_ARGS, MAKEFLAGS, fst_available, setup_verilator
 
 __all__ = [
@@ -72,6 +78,8 @@ class BuildInfo:
         True when an existing build was reused.
     build_seconds : float
         Wall time of the build (of the original build when cached).
+    target : {"generic", "ecp5"}
+        Implementation target of the Verilog (``generic`` for raw Verilog).
     """
 
     build_dir: Path
@@ -82,6 +90,7 @@ class BuildInfo:
     key: str
     cached: bool
     build_seconds: float
+    target: str = "generic"
 
     @property
     def wave_file(self) -> str | None:
@@ -149,8 +158,16 @@ def _toolchain_tag(waves: bool) -> str:
 
 
 def _build_in_cache(
-    key: str, toplevel: str, write_verilog, waves: bool, progress: ProgressFn | None = None
+    key: str,
+    toplevel: str,
+    write_verilog,
+    waves: bool,
+    progress: ProgressFn | None = None,
+    models: Sequence[tuple[str, str]] = (),
+    target: str = "generic",
 ) -> BuildInfo:
+    """Build (or reuse) the model under ``key``: ``write_verilog(path)`` writes ``design.v``, and
+    each ``(file name, text)`` of ``models`` is written beside it and compiled before it."""
     setup_verilator()
     folder = cache_root() / "verilator" / key
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -173,13 +190,17 @@ def _build_in_cache(
         if stamp.is_file():
             meta = json.loads(stamp.read_text())
             return BuildInfo(folder, toplevel, folder / "design.v", waves, wave_format, key, True,
-                             meta["build_seconds"])
+                             meta["build_seconds"], target)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         verilog = folder / "design.v"
         report("verilog")
+        sources = []
         try:
+            for name, text in models:
+                sources.append(folder / name)
+                sources[-1].write_text(text)
             write_verilog(verilog)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -192,7 +213,7 @@ def _build_in_cache(
         )
         watcher.start()
         try:
-            _verilate(folder, verilog, toplevel, waves, wave_format)
+            _verilate(folder, verilog, toplevel, waves, wave_format, sources)
         finally:
             stop.set()
             watcher.join()
@@ -200,11 +221,15 @@ def _build_in_cache(
         _drop_intermediates(folder, toplevel)
         stamp.write_text(json.dumps({"build_seconds": seconds, "toplevel": toplevel}))
         report("done")
-        return BuildInfo(folder, toplevel, verilog, waves, wave_format, key, False, seconds)
+        return BuildInfo(folder, toplevel, verilog, waves, wave_format, key, False, seconds,
+                         target)
 
 
-def _verilate(folder: Path, verilog: Path, toplevel: str, waves: bool, wave_format) -> None:
-    """Compile ``verilog`` into a Verilator model in ``folder``."""
+def _verilate(
+    folder: Path, verilog: Path, toplevel: str, waves: bool, wave_format,
+    models: Sequence[Path] = (),
+) -> None:
+    """Compile ``verilog`` (cell models ``models`` first) into a Verilator model in ``folder``."""
     args = list(BUILD_ARGS)
     if wave_format == "fst":
         args.append("--trace-fst")
@@ -213,7 +238,7 @@ def _verilate(folder: Path, verilog: Path, toplevel: str, waves: bool, wave_form
     from cocotb_tools.runner import get_runner
 
     get_runner("verilator").build(
-        sources=[verilog],
+        sources=[*models, verilog],
         hdl_toplevel=toplevel,
         build_dir=folder,
         build_args=args,
@@ -254,7 +279,9 @@ def build_verilog(
     return _build_in_cache(key, toplevel, lambda p: p.write_text(verilog), waves, progress)
 
 
-def build(config, *, waves: bool = False, progress: ProgressFn | None = None) -> BuildInfo:
+def build(
+    config, *, waves: bool = False, progress: ProgressFn | None = None, target: str = "generic"
+) -> BuildInfo:
     """Build (or reuse) the Verilator model of ``qmac_top`` for an ArrayConfig.
 
     The Verilog is generated in a fresh Python process from the ``hw`` sources on disk, which
@@ -272,6 +299,9 @@ def build(config, *, waves: bool = False, progress: ProgressFn | None = None) ->
         process building the same model, at each stage, every ``PROGRESS_PERIOD_S`` seconds
         (:mod:`sim.build_progress`)
         while Verilator and the compiler run, and when done. Never called for a cached model.
+    target : {"generic", "ecp5"}
+        Implementation target of the Verilog (``hw.emit.generate_verilog``); ``ecp5`` compiles
+        the vendor cells' simulation models with it (:func:`sim.cell_models.target_models`).
 
     Returns
     -------
@@ -279,6 +309,10 @@ def build(config, *, waves: bool = False, progress: ProgressFn | None = None) ->
 
     Raises
     ------
+    TypeError
+        If ``config`` is not an ArrayConfig.
+    ValueError
+        If ``target`` is not a known target.
     RuntimeError
         If the ``hw`` sources keep changing while the Verilog is generated.
     """
@@ -287,18 +321,20 @@ def build(config, *, waves: bool = False, progress: ProgressFn | None = None) ->
 
     if not isinstance(config, ArrayConfig):
         raise TypeError(f"config must be an ArrayConfig, not {config!r}")
+    check_target_name(target)
+    models = target_models(target)
     gen_hash = generator_hash()
     for _attempt in range(3):
-        key = _build_key(config, gen_hash, waves)
+        key = _build_key(config, gen_hash, waves, target, models)
 
         def write(path: Path, expected: str = gen_hash) -> None:
-            got, text = _generate_verilog(config)
+            got, text = _generate_verilog(config, target=target)
             if got != expected:
                 raise _SourcesChanged(got)
             path.write_text(text)
 
         try:
-            return _build_in_cache(key, MODULE_NAME, write, waves, progress)
+            return _build_in_cache(key, MODULE_NAME, write, waves, progress, models, target)
         except _SourcesChanged as changed:
             gen_hash = changed.generator_hash  # the sources changed: build under their new hash
     raise RuntimeError("the hw sources kept changing while the Verilog was generated")
@@ -312,10 +348,23 @@ class _SourcesChanged(Exception):
         self.generator_hash = generator_hash
 
 
-def _build_key(config, gen_hash: str, waves: bool) -> str:
+def _build_key(
+    config,
+    gen_hash: str,
+    waves: bool,
+    target: str = "generic",
+    models: Sequence[tuple[str, str]] = (),
+) -> str:
+    """Cache folder name of a build; the ``generic`` one hashes what it did before targets."""
     h = hashlib.sha256(f"{config.digest}|{gen_hash}".encode())
     h.update(_toolchain_tag(waves).encode())
-    return f"{config.name}_{h.hexdigest()[:16]}{'_w' if waves else ''}"
+    tag = ""
+    if target != "generic":
+        h.update(f"|target {target}".encode())
+        for name, text in models:
+            h.update(f"|{name}|".encode() + hashlib.sha256(text.encode()).digest())
+        tag = f"_{target}"
+    return f"{config.name}{tag}_{h.hexdigest()[:16]}{'_w' if waves else ''}"
 
 
 #: Folder holding the ``hw`` package that :func:`_generate_verilog` generates from.
@@ -337,13 +386,15 @@ after = emit.generator_hash(root)
 if sources.sources_hash(["hw.emit"], root=root) != before:
     sys.exit(3)
 config = ArrayConfig.from_dict(json.loads(sys.argv[2]))
-text = emit.generate_verilog(config)
+text = emit.generate_verilog(config, target=sys.argv[4])
 with open(sys.argv[3], "w") as out:
     json.dump({"generator_hash": after, "verilog": text}, out)
 """
 
 
-def _generate_verilog(config, root: Path | None = None) -> tuple[str, str]:
+def _generate_verilog(
+    config, root: Path | None = None, *, target: str = "generic"
+) -> tuple[str, str]:
     """Generate ``qmac_top`` for ``config`` in a fresh interpreter from the sources on disk.
 
     Parameters
@@ -351,6 +402,8 @@ def _generate_verilog(config, root: Path | None = None) -> tuple[str, str]:
     config : hw.config.ArrayConfig
     root : Path, optional
         Folder holding the ``hw`` package (default: this repository).
+    target : {"generic", "ecp5"}
+        Implementation target (``hw.emit.generate_verilog``).
 
     Returns
     -------
@@ -366,7 +419,7 @@ def _generate_verilog(config, root: Path | None = None) -> tuple[str, str]:
         for _attempt in range(3):
             proc = subprocess.run(
                 [sys.executable, "-c", _GENERATE_SCRIPT, str(root),
-                 json.dumps(config.to_dict()), str(result)],
+                 json.dumps(config.to_dict()), str(result), target],
                 cwd=tmp,
                 capture_output=True,
                 text=True,

@@ -85,8 +85,10 @@ class BuildReporter:
             self._print(line)
 
 
-def build_model(command: str, config, *, waves: bool = False):
-    """``sim.runner.build(config)`` with progress on stderr; returns its ``BuildInfo``."""
+def build_model(command: str, config, *, waves: bool = False, target: str = "generic"):
+    """``sim.runner.build(config, target=target)`` with progress on stderr; returns its
+    ``BuildInfo``."""
     from sim.runner import build
 
-    return build(config, waves=waves, progress=BuildReporter(command, config.name))
+    name = config.name if target == "generic" else f"{config.name} for the {target} target"
+    return build(config, waves=waves, progress=BuildReporter(command, name), target=target)

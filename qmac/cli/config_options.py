@@ -3,6 +3,8 @@
 Every ``ArrayConfig`` field becomes ``--field-name``; ``--preset NAME`` picks a starting point
 and any field given explicitly overrides the preset's value. Values are stored as ``cfg_<field>``
 so they cannot clash with a command's own options (``qmac sim --w`` is a layer width).
+``--target`` (:func:`add_target_argument`) picks the implementation target of the Verilog, which
+is not part of the config: the interface, the numbers and the cycles are the same for every one.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import dataclasses
 
 from golden import DATAFLOWS, ROUNDINGS
 
-__all__ = ["CONFIG_OPTIONS", "CHOICES", "add_config_arguments", "config_from_args"]
+__all__ = [
+    "CONFIG_OPTIONS",
+    "CHOICES",
+    "SIM_TARGET_HELP",
+    "add_config_arguments",
+    "add_target_argument",
+    "config_from_args",
+]
 
 #: ArrayConfig field -> help text; each becomes ``--field-name`` (underscores as dashes).
 CONFIG_OPTIONS: dict[str, str] = {
@@ -39,6 +48,24 @@ CONFIG_OPTIONS: dict[str, str] = {
 CHOICES: dict[str, tuple[str, ...]] = {"dataflow": DATAFLOWS, "rounding": ROUNDINGS}
 
 _PREFIX = "cfg_"
+
+#: ``--target`` of the commands that simulate the array (``qmac sim``, ``run``, ``demo``).
+SIM_TARGET_HELP = (
+    "Verilog that is simulated: generic (inferred multipliers and adders) or ecp5 (Lattice "
+    "MULT18X18D blocks with their own registers and CCU2C carry chains, run on behavioural "
+    "models; a build of its own, cached like the generic one) [generic]"
+)
+
+
+def add_target_argument(parser, help_text: str = SIM_TARGET_HELP) -> None:
+    """Add ``--target {generic,ecp5}`` (default ``generic``) to ``parser`` or an argument group.
+
+    The names are those of ``sim.cell_models.TARGET_NAMES`` (the ones of ``hw.target``, without
+    importing Amaranth for ``--help``); a bad one is argparse's one-line error, exit 2.
+    """
+    from sim.cell_models import TARGET_NAMES
+
+    parser.add_argument("--target", choices=TARGET_NAMES, default="generic", help=help_text)
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, *, require_size: bool = False) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from qmac.cli import argtypes, paths
 from qmac.cli.argtypes import non_negative_int
-from qmac.cli.config_options import add_config_arguments, config_from_args
+from qmac.cli.config_options import add_config_arguments, add_target_argument, config_from_args
 
 __all__ = ["add_arguments", "run", "config_from_args", "DEFAULT_IMAGES", "BIT_WIDTHS"]
 
@@ -60,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", type=argtypes.path, default=None, help="also write the JSON summary here"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_target_argument(parser)
     parser.add_argument(
         "--qat",
         action="store_true",
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "gaps": args.gaps,
         "backpressure": args.backpressure,
+        "target": args.target,
         "image_indices": [int(i) for i in idx],
         "accuracy": {
             "n_test": int(len(data.test)),
@@ -187,7 +189,7 @@ def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
 
     network = qnet.to_network()
     t0 = time.perf_counter()
-    build_model("qmac demo", config)
+    build_model("qmac demo", config, target=args.target)
     build_s = time.perf_counter() - t0
     bar = tqdm(total=len(network.ops), desc="qmac demo", unit="layer", disable=args.no_progress)
     current = []
@@ -201,7 +203,7 @@ def _run_on_rtl(config, qnet, x_q: np.ndarray, n_images: int, args) -> tuple:
     try:
         run = run_network(network, x_q, backend="rtl", config=config, gaps=args.gaps,
                           backpressure=args.backpressure, seed=args.seed, on_op=progress,
-                          stop_on_mismatch=False)
+                          stop_on_mismatch=False, target=args.target)
     except sim.SimError as exc:  # the testbench flagged the run: a failed verification
         bar.close()
         raise VerificationFailure(f"layer {current[-1]}: {exc}") from None
@@ -269,8 +271,10 @@ def _write_outputs(args, summary: dict, images, labels, rtl_run, test_y, golden_
 def _print_summary(s: dict) -> None:
     a = s["accuracy"]
     bits = s["config"]["a_bits"]
+    target = "" if s.get("target", "generic") == "generic" else f" ({s['target']} target)"
     print(
-        f"qmac demo: digits CNN on {s['config_name']}, {s['images']} test images (seed {s['seed']})"
+        f"qmac demo: digits CNN on {s['config_name']}{target}, {s['images']} test images "
+        f"(seed {s['seed']})"
     )
     print(f"  accuracy      test split ({a['n_test']})   images run ({s['images']})")
     print(f"  float         {a['float_test']:8.2%}            {a['float_run']:8.2%}")

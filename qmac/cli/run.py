@@ -43,7 +43,7 @@ import numpy as np
 from qmac.cli import paths
 from qmac.cli.argtypes import path as path_arg
 from qmac.cli.argtypes import positive_float
-from qmac.cli.config_options import add_config_arguments, config_from_args
+from qmac.cli.config_options import add_config_arguments, add_target_argument, config_from_args
 from qmac.cli.errors import QmacError, VerificationFailure
 
 __all__ = ["add_arguments", "run", "DEFAULT_CLOCK_MHZ", "LOADERS", "DEFAULT_ROUNDING"]
@@ -112,6 +112,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            help="random ready gaps on the output")
     sim_group.add_argument("--seed", type=int, default=0, help="stream gap seed [0]")
     sim_group.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_target_argument(sim_group)
 
 
 # ---- checks before any work ------------------------------------------------------------------
@@ -177,14 +178,14 @@ def _run_rtl(args, config, network, values):
     from qmac.model.run import NetworkMismatch, run_network
 
     t0 = time.perf_counter()
-    build_model("qmac run", config)
+    build_model("qmac run", config, target=args.target)
     build_s = time.perf_counter() - t0
     bar, on_op, started = _progress(network, args.no_progress)
     try:
         result = run_network(network, values, backend="rtl", config=config,
                              keep_tensors=args.dump is not None,
                              gaps=args.gaps, backpressure=args.backpressure, seed=args.seed,
-                             on_op=on_op)
+                             on_op=on_op, target=args.target)
     except NetworkMismatch as exc:
         bar.close()
         return None, exc, build_s
@@ -243,6 +244,7 @@ def _summary(args, config, network, stats, batch, how, golden_s, build_s, t_star
         "network": network.name,
         "source": network.source,
         "backend": args.backend,
+        "target": args.target,
         "config_name": config.name,
         "config": config.to_dict(),
         "inputs": [{"file": str(p), "taken_as": h} for p, h in zip(args.input, how, strict=True)],
@@ -259,7 +261,8 @@ def _summary(args, config, network, stats, batch, how, golden_s, build_s, t_star
 def _print(s: dict, config, failure) -> None:
     from qmac.report.run_table import format_run_table, format_totals
 
-    print(f"  {s['network']} on {s['config_name']} ({s['backend']} backend), "
+    backend = s["backend"] + (f", {s['target']} target" if s["backend"] == "rtl" else "")
+    print(f"  {s['network']} on {s['config_name']} ({backend} backend), "
           f"{s['batch']} inference{'s' if s['batch'] != 1 else ''}")
     for line in format_run_table(s["ops"]) + format_totals(s["totals"], config.name):
         print(line)

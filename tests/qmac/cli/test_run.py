@@ -133,3 +133,31 @@ def test_layer_beyond_the_accumulator_is_refused_before_anything_runs(tmp_path, 
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(f"qmac run: error: op {i} ({op.name}): layer {op.op} needs K={op.k} "
                           f"per output channel: K={op.k} exceeds max_k=257 of acc_bits=24"), err
+
+
+def test_digits_cnn_on_the_ecp5_target(tmp_path, capsys, monkeypatch):
+    """The whole network on the ECP5-target Verilog (MULT18X18D and CCU2C models): every op equal
+    to golden and to the runtimes, the same cycles as the generic build."""
+    from tests.qmac.cli.test_sim import _record_build_targets
+
+    targets = _record_build_targets(monkeypatch)
+    extra = [*PRESETS["digits_cnn"][0], "--gaps", "--seed", "2"]
+    code, model, x, dump, out, s = _run(tmp_path, "digits_cnn", [*extra, "--target", "ecp5"], 2)
+    assert code == 0 and s["mismatches"] == 0 and s["target"] == "ecp5"
+    assert set(targets) == {"ecp5"} and len(targets) == 1 + s["totals"]["array_ops"]
+    _check_against_runtimes(model, x, dump, out)
+    assert "(rtl, ecp5 target backend)" in capsys.readouterr().out
+    (tmp_path / "g").mkdir()
+    code, *_, generic = _run(tmp_path / "g", "digits_cnn", extra, 2)
+    assert code == 0 and generic["target"] == "generic"
+    assert [o["cycles"] for o in s["ops"]] == [o["cycles"] for o in generic["ops"]]
+
+
+def test_bad_target_is_one_line(capsys):
+    model, x_path = MODELS["digits_cnn"]
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(model), "--input", str(x_path), "--target", "xc7"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(
+        "qmac run: error: argument --target: invalid choice: 'xc7'"), err

@@ -149,3 +149,54 @@ def test_testbench_failure_fails_the_command(fault, reason, monkeypatch, capsys,
     assert code == 1
     assert len(err) == 1 and err[0].startswith("qmac sim: FAILED: ") and reason in err[0], err
     assert not stats.exists()  # no stats of a failed run
+
+
+def _record_build_targets(monkeypatch) -> list:
+    """Wrap sim.runner.build (the commands' builds, and the layer runner's own name for it) to
+    record each call's target."""
+    import sim.layer_runner
+    import sim.runner
+
+    real, targets = sim.runner.build, []
+
+    def build(config, **kw):
+        targets.append(kw.get("target", "generic"))
+        return real(config, **kw)
+
+    monkeypatch.setattr(sim.runner, "build", build)
+    monkeypatch.setattr(sim.layer_runner, "build", build)
+    return targets
+
+
+def test_depthwise_on_the_ecp5_target_with_stalls(tmp_path, capsys, monkeypatch):
+    targets = _record_build_targets(monkeypatch)
+    out, stats = tmp_path / "y.npy", tmp_path / "s.json"
+    argv = ["--op", "depthwise_conv2d", "--h", "6", "--w", "5", "--cin", "3", "--kernel", "3",
+            "--multiplier", "2", "--padding", "SAME", "--seed", "9"]
+    code = main(["sim", *argv, "--gaps", "--backpressure", "--target", "ecp5",
+                 "--out", str(out), "--json", str(stats)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert targets == ["ecp5"]
+    layer = golden.make_random_layer("depthwise_conv2d", rng=np.random.default_rng(9), h=6, w=5,
+                                     cin=3, kernel=3, multiplier=2, padding="SAME")
+    np.testing.assert_array_equal(np.load(out), layer.output())
+    doc = json.loads(stats.read_text())
+    assert doc["target"] == "ecp5" and doc["mismatches"] == doc["job_mismatches"] == 0
+    assert "os4x4_a8w8_acc32_m32_o8_tflite (config " in text and "), ecp5 target\n" in text
+
+
+def test_target_defaults_to_generic_and_bad_ones_are_one_line(tmp_path, capsys):
+    from qmac.cli import build_parser
+
+    assert build_parser().parse_args(["sim", "--op", "matmul"]).target == "generic"
+    with pytest.raises(SystemExit) as exc:
+        main(["sim", "--op", "matmul", "--m", "2", "--k", "2", "--n", "2", "--target", "ice40"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(
+        "qmac sim: error: argument --target: invalid choice: 'ice40'"), err
+    with pytest.raises(SystemExit):
+        main(["sim", "--help"])
+    flat = " ".join(capsys.readouterr().out.split())
+    assert "--target {generic,ecp5} Verilog that is simulated: generic" in flat
