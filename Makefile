@@ -35,11 +35,14 @@ wheel-check: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/qmac demo
 
+# Two pytest-xdist workers: Verilator builds of one config are serialised by a lock per cache key.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) scripts/run_tests.py
+	$(PY) scripts/run_tests.py -n $(TEST_WORKERS)
 
 test-slow: $(STAMP)
-	$(PY) scripts/run_tests.py -m slow
+	$(PY) scripts/run_tests.py -n $(TEST_WORKERS) -m slow
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hw golden sim qmac tests scripts

@@ -68,7 +68,8 @@ def _by_series(rows: list[dict], x, y, many_targets: bool) -> dict[tuple, tuple[
 
 def resources_vs_size(rows: list[dict], meta: dict) -> bytes | None:
     """LUT, FF, DSP and block RAM of the whole array vs PEs, one line per width (and target)."""
-    sized = [r for r in rows if r.get("rows") and r.get("a_bits")]
+    # Rows without a synthesis target (accuracy-only points) were never meant to be synthesized.
+    sized = [r for r in rows if r.get("rows") and r.get("a_bits") and r.get("target")]
     ok = ok_rows(sized, "lut")
     if len({_pes(r) for r in ok}) < 2:
         return None
@@ -207,8 +208,8 @@ def fmax_vs_size(rows: list[dict], meta: dict) -> bytes | None:
     ok = ok_rows(rows, "fmax_mhz", "rows", "a_bits")
     if not ok:
         return None
-    skipped = [r for r in rows if r.get("rows") and r.get("a_bits") and r.get("fmax_mhz") is None
-               and skip_reason(r, "fmax")]
+    skipped = [r for r in rows if r.get("rows") and r.get("a_bits") and r.get("target")
+               and r.get("fmax_mhz") is None and skip_reason(r, "fmax")]
     many = len({r.get("target") for r in ok}) > 1
     plt, fig, axes = new_figure(1, 1, f"Fmax vs array size (nextpnr, {_speed_text(ok)})", meta,
                                 panel=(8.0, 4.4))

@@ -132,6 +132,21 @@ def test_skipped_points_are_noted_with_their_reason(drawn):
     assert drawn(_rows())["pareto"]["notes"] == []  # LUTs exist for every point
 
 
+def test_accuracy_only_rows_are_not_skipped_synthesis_points(drawn):
+    # A quantization-only sweep (--target none) has no synthesis target: its rows are accuracy
+    # points, not synthesis points that failed.
+    quant_only = [{k: v for k, v in _row(4, b).items()
+                   if k not in ("lut", "ff", "dsp", "ram", "fmax_mhz", "fmax_min_mhz",
+                                "fmax_max_mhz", "critical_ns")} | {"target": None}
+                  for b in (2, 3)]
+    figs = drawn(_rows() + quant_only)
+    assert not any("2b" in n or "3b" in n for n in figs["resources_vs_size"]["notes"])
+    assert not any("2b" in n or "3b" in n for n in figs["fmax_vs_size"]["notes"])
+    broken = dict(_row(4, 4), lut=None, reason="yosys failed", status="failed")
+    notes = drawn(_rows(sizes=(2, 8)) + [broken])["resources_vs_size"]["notes"]
+    assert notes == ["x 4x4 4b ecp5: yosys failed"]
+
+
 def test_qat_missing_widths_and_failed_quant_are_noted(drawn):
     broken = {"name": "q2", "status": "failed", "a_bits": 2, "w_bits": 2, "rows": 4, "cols": 4,
               "reason": "ValueError: boom"}

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_sim_sources_cover_the_testbench_the_simulator_runs(monkeypatch):
     monkeypatch.setattr(runner, "run_cocotb", fake_run_cocotb)
     layer = golden.make_random_layer("matmul", rng=np.random.default_rng(0), m=2, k=2, n=2)
     with pytest.raises(Stop):
-        runner.run_layer(ArrayConfig(), layer, build_info=object())
+        runner.run_layer(ArrayConfig(), layer, build_info=SimpleNamespace(target="generic"))
     module_file = asked["module_dir"] / f"{asked['module']}.py"
     dotted = ".".join(module_file.relative_to(ROOT).with_suffix("").parts)
     needed = set(import_closure([dotted]))

@@ -309,8 +309,8 @@ def test_example_sweep_files_are_valid():
         (s, b, b) for s in (2, 4, 8) for b in (4, 8)
     }
     bits = spec_from_toml(examples / "sweep_bits.toml")
-    assert bits.targets == [] and bits.with_quant_error
-    assert {d["a_bits"] for d in bits.config_dicts()} == {2, 3, 6}
+    assert bits.targets == ["ecp5"] and not bits.pnr and bits.with_quant_error
+    assert {(d["rows"], d["a_bits"]) for d in bits.config_dicts()} == {(4, 2), (4, 3), (4, 6)}
 
 
 def test_bits_excludes_a_bits(capsys):
