@@ -32,8 +32,10 @@ to the loaders and the engine; PartialSums adds each row to the sums the previou
 either holds the result (the job then sends no output) or passes it on to requantization.
 
 Stall. ``run`` is OutPath's registered "the output FIFO has room for the rows in flight" (see
-hw/outpath.py). The engine runs on ``eng_run = run & ~hold``; PartialSums, the parameter lookup
-and the requantizers on ``run``, and they take a row from the engine only on ``eng_run`` cycles.
+hw/outpath.py). The engine runs on ``eng_run = run & ~hold``, for the "os" engine a flip-flop
+computed a cycle ahead from the next values of its terms (docs/ENGINE.md, "Stall"); PartialSums,
+the parameter lookup and the requantizers on ``run`` (each requantizer on its own copy), and they
+take a row from the engine only on ``eng_run`` cycles.
 Stalled parts hold their state and the buffer read ports hold their data, so nothing is lost or
 duplicated.
 
