@@ -8,14 +8,20 @@ import importlib
 import inspect
 import json
 import os
-import statistics
 import time
 from pathlib import Path
 
 from hw.config import ArrayConfig
 from hw.emit import MODULE_NAME
 from qmac.sweep.breakdown import breakdown
-from qmac.synth import CATEGORIES, DEVICES, check_fit, place_and_route_seeds, synthesize
+from qmac.synth import (
+    CATEGORIES,
+    DEVICES,
+    check_fit,
+    place_and_route_seeds,
+    summarize_seeds,
+    synthesize,
+)
 
 __all__ = ["DEFAULT_DESIGN", "load_design", "pnr_row", "run"]
 
@@ -58,16 +64,7 @@ def _route_resumable(netlist: str, device: str, p: dict, work: Path) -> dict:
             tmp.write_text(json.dumps(run))
             os.replace(tmp, saved)
         runs.append(run)
-    fmax = [r["fmax_mhz"] for r in runs if r["fmax_mhz"] is not None]
-    median_run = sorted(runs, key=lambda r: r["fmax_mhz"] or 0.0)[(len(runs) - 1) // 2]
-    return {
-        "runs": runs,
-        "speed": runs[0]["speed"],
-        "fmax_mhz": statistics.median(fmax) if fmax else None,
-        "fmax_min_mhz": min(fmax) if fmax else None,
-        "fmax_max_mhz": max(fmax) if fmax else None,
-        "critical": median_run.get("critical"),
-    }
+    return summarize_seeds(runs)
 
 
 def _mhz(value: float | None) -> float | None:

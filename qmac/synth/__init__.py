@@ -18,6 +18,7 @@ from qmac.synth.nextpnr import (
     parse_nextpnr_report,
     place_and_route,
     place_and_route_seeds,
+    summarize_seeds,
 )
 from qmac.synth.sdf import PathGroup, TimingReport, analyze_sdf
 from qmac.synth.tools import ToolError, tool_versions
@@ -39,6 +40,7 @@ __all__ = [
     "parse_nextpnr_report",
     "place_and_route",
     "place_and_route_seeds",
+    "summarize_seeds",
     "SPEED_GRADES",
     "analyze_sdf",
     "TimingReport",

@@ -19,7 +19,7 @@ from qmac.synth.sdf import analyze_sdf
 from qmac.synth.tools import ToolError, find_tool, run_tool
 
 __all__ = ["Device", "DEVICES", "DEFAULT_DEVICE", "SPEED_GRADES", "check_fit",
-           "parse_nextpnr_report", "place_and_route", "place_and_route_seeds"]
+           "parse_nextpnr_report", "place_and_route", "place_and_route_seeds", "summarize_seeds"]
 
 
 @dataclass(frozen=True)
@@ -261,11 +261,24 @@ def place_and_route_seeds(
                         seed=s, speed=speed, sdf=sdf, timeout=timeout)
         for s in seeds
     ]
+    return summarize_seeds(runs)
+
+
+def summarize_seeds(runs: list[dict]) -> dict:
+    """The figures of several :func:`place_and_route` results of one netlist (in seed order).
+
+    Returns
+    -------
+    dict
+        ``runs``, ``seeds``, ``speed``, ``fmax_mhz`` (the median over the seeds that routed),
+        ``fmax_min_mhz``, ``fmax_max_mhz``, and ``critical`` (the worst path group of the median
+        seed's run; for an even count the lower median).
+    """
     fmax = [r["fmax_mhz"] for r in runs if r["fmax_mhz"] is not None]
     median_run = sorted(runs, key=lambda r: r["fmax_mhz"] or 0.0)[(len(runs) - 1) // 2]
     return {
         "runs": runs,
-        "seeds": seeds,
+        "seeds": [r["seed"] for r in runs],
         "speed": runs[0]["speed"],
         "fmax_mhz": statistics.median(fmax) if fmax else None,
         "fmax_min_mhz": min(fmax) if fmax else None,
