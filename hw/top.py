@@ -114,10 +114,8 @@ def _loader_bounds(config: ArrayConfig) -> dict:
     the rows (activations), cols (weights) or 1 (parameters) that one block of ``inner`` beats
     covers.
     """
-    if config.dataflow == "os":
-        geometry = {"a": ("k", "m", config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
-    else:
-        geometry = {"a": ("m", "k", config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
+    a_geometry = ("k", "m") if config.dataflow == "os" else ("m", "k")
+    geometry = {"a": (*a_geometry, config.rows), "w": ("k", "n", config.cols), "p": ("n", None, 1)}
     bounds = {}
     for x, (inner, outer, step) in geometry.items():
         bounds[f"{x}_inner_last"] = (16, lambda cmd, f=inner: cmd[f] - 1)
