@@ -13,8 +13,8 @@ the slot ``job_bank`` points at.
 
 Stall. ``run`` is a register, high while the output FIFO has room for at least 3 more entries
 (``level <= depth - 3``). With ``run`` registered, one more entry can enter between the sample and
-the effect, and ``SyncFIFOBuffered`` accepts up to ``depth - 1`` entries for sure, so no write is
-ever refused. The lookup registers and the requantizers advance only on ``run`` cycles; a row is
+the effect, so the FIFO (hw/out_fifo.py) never holds more than ``depth - 1`` entries and no write
+is lost. The lookup registers and the requantizers advance only on ``run`` cycles; a row is
 taken from ``res_*`` on a ``run`` cycle with ``res_valid`` high (the top clears ``res_valid`` on
 cycles the engine does not advance), so nothing is lost or duplicated.
 
@@ -31,10 +31,10 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
-from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
+from hw.out_fifo import OUT_FIFO_LATENCY, OutFifo
 from hw.requant import Requant
 
 __all__ = ["OutPath", "outpath_latency", "outpath_signature"]
@@ -47,10 +47,10 @@ def _bits(depth: int) -> int:
 def outpath_latency(config: ArrayConfig) -> int:
     """Cycles from a row on ``res_*`` to its beat on ``out_*`` (no stalls, room in the FIFO).
 
-    Parameter lookup (2) + ``Requant.latency`` (``config.requant_latency``) + output FIFO (2)
-    + registered output stage (1).
+    Parameter lookup (2) + ``Requant.latency`` (``config.requant_latency``) + output FIFO
+    (:data:`hw.out_fifo.OUT_FIFO_LATENCY`) + registered output stage (1).
     """
-    return 2 + config.requant_latency + 3
+    return 2 + config.requant_latency + OUT_FIFO_LATENCY + 1
 
 
 def outpath_signature(config: ArrayConfig, param_words: int) -> wiring.Signature:
@@ -96,7 +96,7 @@ class OutPath(wiring.Component):
         Words per bank of the parameter memory (a power of two >= 2; ``cols`` channels a word).
         ``p_addr = {res_bank, res_nb[:log2(param_words)]}``.
     fifo_depth : int
-        Entries of the output FIFO (>= 4).
+        Entries of the output FIFO (a power of two >= 4).
 
     Members
     -------
@@ -130,7 +130,7 @@ class OutPath(wiring.Component):
     TypeError
         If ``config`` is not an ArrayConfig.
     ValueError
-        If ``param_words`` is not a power of two >= 2 or ``fifo_depth`` < 4.
+        If ``param_words`` is not a power of two >= 2 or ``fifo_depth`` not a power of two >= 4.
     """
 
     def __init__(self, config: ArrayConfig, param_words: int, fifo_depth: int) -> None:
@@ -143,8 +143,13 @@ class OutPath(wiring.Component):
             or param_words & (param_words - 1)
         ):
             raise ValueError(f"param_words must be a power of two >= 2, not {param_words!r}")
-        if not isinstance(fifo_depth, int) or fifo_depth < 4:
-            raise ValueError(f"fifo_depth must be an int >= 4, not {fifo_depth!r}")
+        if (
+            isinstance(fifo_depth, bool)
+            or not isinstance(fifo_depth, int)
+            or fifo_depth < 4
+            or fifo_depth & (fifo_depth - 1)
+        ):
+            raise ValueError(f"fifo_depth must be a power of two >= 4, not {fifo_depth!r}")
         self._MustUse__silence = False
         self._config = config
         self._param_words = param_words
@@ -233,7 +238,7 @@ class OutPath(wiring.Component):
             tag_last, tag_lanes = nl, nla
 
         # ---- output FIFO and stream ----------------------------------------------------------
-        fifo = SyncFIFOBuffered(width=cols * ob + 1, depth=self._fifo_depth)
+        fifo = OutFifo(width=cols * ob + 1, depth=self._fifo_depth)
         m.submodules.out_fifo = fifo
         m.d.comb += self.run_next.eq(fifo.level + 3 <= self._fifo_depth)
         m.d.sync += run.eq(self.run_next)

@@ -12,6 +12,7 @@ from amaranth.sim import Simulator
 
 import golden
 from hw.config import ArrayConfig
+from hw.out_fifo import OUT_FIFO_LATENCY
 from hw.outpath import OutPath, outpath_latency
 
 CFG = ArrayConfig(rows=2, cols=3, a_buf_depth=16, w_buf_depth=16, param_depth=8, out_fifo_depth=4)
@@ -23,7 +24,7 @@ def test_bad_arguments():
         OutPath(3, PARAM_WORDS, 4)
     with pytest.raises(ValueError, match=r"^param_words must be a power of two >= 2, not 3$"):
         OutPath(CFG, 3, 4)
-    with pytest.raises(ValueError, match=r"^fifo_depth must be an int >= 4, not 2$"):
+    with pytest.raises(ValueError, match=r"^fifo_depth must be a power of two >= 4, not 2$"):
         OutPath(CFG, PARAM_WORDS, 2)
 
 
@@ -128,7 +129,7 @@ def _run(seed: int, n_rows: int, stall_in: float, stall_out: float, fifo_depth: 
 def test_latency_without_stalls():
     dut, got, expect, taken_at, beat_at, _ = _run(1, 12, 0.0, 0.0, fifo_depth=8)
     assert got == expect
-    assert dut.latency == outpath_latency(CFG) == 2 + CFG.requant_latency + 3
+    assert dut.latency == outpath_latency(CFG) == 2 + CFG.requant_latency + OUT_FIFO_LATENCY + 1
     assert [b - t for t, b in zip(taken_at, beat_at, strict=True)] == [dut.latency] * 12
     assert beat_at == list(range(beat_at[0], beat_at[0] + 12))  # full rate, no bubbles
 
