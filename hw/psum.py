@@ -22,11 +22,15 @@ use the memory, so only their ``ceil(N/cols) * M`` must fit ``psum_depth``
 
 Timing. Every state element is in the ``sync`` domain; the top stalls the stage with
 ``EnableInserter(run)`` together with the output path, so a row advances one stage per ``run``
-cycle and nothing is lost. The memory's output is registered before the adder (S1 -> S2), as the
-parameter word is in the output path: a block RAM's clock-to-output time followed by an adder was
-a critical path there. A row reading an entry that the row just ahead of it writes one cycle
-later gets the sum forwarded from S2; the row two ahead writes on the cycle of the read, which the
-transparent read port covers; rows further ahead have written already.
+cycle and nothing is lost. The memory's output goes into a register (``rd_q``, S1 -> S2) and
+nowhere else, which the ECP5 flow moves into the DP16KD output register
+(``qmac.synth.bram_outreg``): a block RAM's clock-to-output time followed by logic was a critical
+path. For the same reason the read port is not transparent (a transparent read is a bypass
+multiplexer after the block RAM). Instead, a row reading an entry that the row just ahead of it
+writes one cycle later gets that sum from ``o_acc`` (the S3 register of every S2 sum), and a row
+reading the entry the row two ahead writes on the cycle of its read gets it from ``acc4``, one
+cycle older; the choice between them and the memory is registered with the read. Rows further
+ahead have written already.
 """
 
 from __future__ import annotations
@@ -116,7 +120,7 @@ class PartialSums(wiring.Component):
         m = Module()
         m.submodules.mem = mem = Memory(shape=row_layout, depth=cfg.psum_depth, init=[])
         wr = mem.write_port()
-        rd = mem.read_port(transparent_for=(wr,))
+        rd = mem.read_port()
 
         # S0: the row's index within its job; the read of its held sum.
         row = Signal(idx_bits)
@@ -130,19 +134,32 @@ class PartialSums(wiring.Component):
             t0.hold.eq(self.i_hold), t0.row.eq(row),
         ]
 
-        # S1 -> S2: the held sum registered, or forwarded from the row at S2 that writes it now.
+        # S1 -> S2: the memory word registered, and which sum is the row's latest: that of the
+        # row at S2 (writing now: ``o_acc`` next cycle), of the row at S3 (it wrote on the edge
+        # of this row's read: ``acc4`` next cycle), or the memory's.
         t1, t2 = Signal(tags), Signal(tags)
         acc1, acc2 = Signal(row_layout), Signal(row_layout)
-        held2 = Signal(row_layout)
+        rd_q = Signal(row_layout, reset_less=True)
+        acc4 = Signal(row_layout)
+        from_s3, from_s4 = Signal(), Signal()
+        wrote, wrote_row = Signal(), Signal(idx_bits)  # the S3 row's write
+        held = Signal(row_layout)
         total = Signal(row_layout)
         writes = Signal()
         m.d.comb += writes.eq(t2.valid & t2.hold)
         for j in range(cols):  # sums stay in acc_bits: ArrayConfig.check_k bounds the whole K
-            m.d.comb += total[j].eq(acc2[j] + Mux(t2.cont, held2[j], 0))
+            m.d.comb += [
+                held[j].eq(Mux(from_s3, self.o_acc[j], Mux(from_s4, acc4[j], rd_q[j]))),
+                total[j].eq(acc2[j] + Mux(t2.cont, held[j], 0)),
+            ]
         m.d.sync += [
             t1.eq(t0), acc1.eq(self.i_acc),
             t2.eq(t1), acc2.eq(acc1),
-            held2.eq(Mux(writes & (t2.row == t1.row), total, rd.data)),
+            rd_q.eq(rd.data),
+            from_s3.eq(writes & (t2.row == t1.row)),
+            from_s4.eq(wrote & (wrote_row == t1.row)),
+            wrote.eq(writes), wrote_row.eq(t2.row),
+            acc4.eq(self.o_acc),
         ]
 
         # S2: the sum, written back for a held job; S3: the output registers.
