@@ -95,11 +95,30 @@ class Engine(wiring.Component):
         self._MustUse__silence = False
         self._config = config
         signature = engine_signature(config)
+        plan = self.job_plan_fields
+        if plan:
+            layout = data.StructLayout({name: shape for name, (shape, _) in plan.items()})
+            signature = wiring.Signature({**signature.members, "job_plan": In(layout)})
         if self.reads_ahead:
             signature = wiring.Signature({
                 **signature.members, "a_en_next": Out(1), "w_en_next": Out(1)
             })
         super().__init__(signature)
+
+    @property
+    def job_plan_fields(self) -> dict:
+        """Values the engine takes with a job on ``job_plan``, ``{name: (shape, function)}``.
+
+        Each ``function`` maps a job's command fields (a mapping with ``m``, ``k``, ``n``
+        Values) to the field's Value. A parent computes them when it takes the command (so that
+        no arithmetic on the job's fields lies between the job slots and the engine's registers)
+        and offers them with the job. Default: none, and no ``job_plan`` member.
+        """
+        return {}
+
+    def plan_values(self, fields) -> dict:
+        """``job_plan``'s values for the command ``fields`` (``m``, ``k``, ``n``), by name."""
+        return {name: function(fields) for name, (_, function) in self.job_plan_fields.items()}
 
     def _check_config(self, config: ArrayConfig) -> None:
         """Raise ValueError if this engine cannot serve ``config`` (default: any config)."""
@@ -135,6 +154,8 @@ class Engine(wiring.Component):
         """Pass ``start`` and the ``job_*`` inputs to the fold sequencer ``seq``; its ``idle``,
         ``released`` and read ports are the engine's."""
         m.d.comb += [getattr(seq, f"job_{f}").eq(getattr(self, f"job_{f}")) for f in JOB_FIELDS]
+        if self.job_plan_fields:
+            m.d.comb += seq.job_plan.eq(self.job_plan)
         m.d.comb += [
             seq.start.eq(self.start),
             self.idle.eq(seq.idle),

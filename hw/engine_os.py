@@ -29,7 +29,7 @@ from amaranth.lib import data
 
 from hw.engine import Engine
 from hw.mesh_os import OSMesh
-from hw.sequencer_os import OSSequencer, fold_layout
+from hw.sequencer_os import OSSequencer, fold_layout, job_plan
 from hw.skew import Skew
 
 __all__ = ["OSEngine"]
@@ -69,6 +69,11 @@ class OSEngine(Engine):
         """Cycles from addressing a fold's last word to its row 0 on ``res_acc``."""
         cfg = self._config
         return EDGE_LATENCY + (cfg.rows - 1 + cfg.pe_pipeline + 3) + cfg.cols - 1
+
+    @property
+    def job_plan_fields(self) -> dict:
+        """The sequencer's start-time values (:func:`hw.sequencer_os.job_plan`)."""
+        return job_plan(self._config)
 
     def fold_period(self, m: int, k: int) -> int:
         """Cycles between the starts of consecutive folds: ``max(k, rows)`` (M does not matter)."""
@@ -120,8 +125,8 @@ class OSEngine(Engine):
         v2, first2, last2 = Signal(), Signal(), Signal()
         rmask2, cmask2 = Signal(rows), Signal(cols)
         xzp2 = Signal(signed(cfg.a_bits))
-        a_word = Signal.like(self.a_data)
-        w_word = Signal.like(self.w_data)
+        a_word = Signal.like(self.a_data, reset_less=True)
+        w_word = Signal.like(self.w_data, reset_less=True)
         m.d.sync += [
             v2.eq(v1),
             first2.eq(first1),

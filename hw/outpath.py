@@ -181,7 +181,7 @@ class OutPath(wiring.Component):
             self.p_addr.eq(Cat(self.res_nb[:p_bits_idx], self.res_bank)),
             self.p_en.eq(run),
         ]
-        p_word = Signal.like(self.p_data)
+        p_word = Signal.like(self.p_data, reset_less=True)
         r1_valid, r1_last, r1_bank, r1_void = Signal(), Signal(), Signal(), Signal()
         r1_lanes = Signal(cols)
         r1_acc = Signal.like(self.res_acc)

@@ -18,12 +18,44 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
 from hw.engine import job_members
 
-__all__ = ["OSSequencer", "fold_layout"]
+__all__ = ["OSSequencer", "fold_layout", "job_plan"]
+
+
+def job_plan(config: ArrayConfig) -> dict:
+    """What the sequencer sets up when a job starts, as functions of the job's ``m``, ``k``, ``n``.
+
+    ``{name: (shape, function)}`` (:attr:`hw.engine.Engine.job_plan_fields`): the fold's last
+    step ``s_last = max(K, rows) - 1``, ``s_m1 = s_last - 1``, ``k_m2 = K - 2``, the wait ``need``
+    for the drain chains, and the comparisons of a fresh job (``K == 1``, ``s_last == 0``,
+    ``M <= rows``, ``N <= cols``). ``qmac_top`` computes them when it takes the command, so that
+    a job's start loads registers from its slot through a multiplexer and nothing else.
+    """
+    rows, cols, dim = config.rows, config.cols, config.dim_bits
+
+    def s_last(f):
+        return Mux(f["k"] > rows, f["k"], rows) - 1
+
+    return {
+        "need": (range(rows + 1), lambda f: Mux(f["k"] > rows, 0, rows + 1 - f["k"])),
+        "s_last": (dim, s_last),
+        "s_m1": (signed(dim + 2), lambda f: s_last(f) - 1),
+        "k_m2": (signed(dim + 2), lambda f: f["k"] - 2),
+        "k_one": (1, lambda f: f["k"] == 1),
+        # s_last = max(K, rows) - 1 is 0 only for rows == 1 and K <= 1.
+        "s_zero": (1, lambda f: (f["k"] <= 1) if rows == 1 else Const(0)),
+        "m_single": (1, lambda f: f["m"] <= rows),
+        "n_single": (1, lambda f: f["n"] <= cols),
+    }
+
+
+def plan_layout(config: ArrayConfig) -> data.StructLayout:
+    """Layout of the sequencer's ``job_plan`` input (:func:`job_plan`)."""
+    return data.StructLayout({name: shape for name, (shape, _) in job_plan(config).items()})
 
 
 def fold_layout(config: ArrayConfig) -> data.StructLayout:
@@ -51,6 +83,8 @@ class OSSequencer(wiring.Component):
     start : In(1); job_m, job_k, job_n : In(dim_bits); job_x_zp : In(signed(a_bits));
     job_bank : In(1)
         A job, taken on a cycle with ``start`` and ``idle`` high (docs/ENGINE.md).
+    job_plan : In(:func:`plan_layout`)
+        The job's :func:`job_plan` values, with the job.
     idle : Out(1)
         A job may start (the previous job's last fold is on its last word, or no job runs).
     issue : Out(1)
@@ -78,6 +112,7 @@ class OSSequencer(wiring.Component):
         self._config = config
         super().__init__({
             **job_members(config),
+            "job_plan": In(plan_layout(config)),
             "issue": Out(1),
             "issue_next": Out(1),
             "a_addr": Out(range(2 * config.a_buf_depth)),
@@ -198,10 +233,10 @@ class OSSequencer(wiring.Component):
                 nxt["running"].eq(1),
                 nxt["in_fold"].eq(1),
                 nxt["k_zero"].eq(1),
-                nxt["need"].eq(Mux(self.job_k > rows, 0, rows + 1 - self.job_k)),
+                nxt["need"].eq(self.job_plan.need),
                 nxt["k"].eq(0),
                 nxt["job_k"].eq(self.job_k),
-                nxt["s_last"].eq(Mux(self.job_k > rows, self.job_k, rows) - 1),
+                nxt["s_last"].eq(self.job_plan.s_last),
                 nxt["m_left"].eq(self.job_m),
                 nxt["n_left"].eq(self.job_n),
             ]
@@ -232,7 +267,7 @@ class OSSequencer(wiring.Component):
         Each case compares registers only (or a new job's fields with constants): within a fold
         ``k + 1 == job_k - 1`` is ``k == job_k - 2``, at a fold end ``k`` restarts at 0, and a
         block's ``m_left - rows <= rows`` is ``m_left <= 2 * rows``; ``job_k - 2``,
-        ``s_last - 1`` and the new job's own flags are registered when it starts.
+        ``s_last - 1`` and the new job's own flags come with it (:func:`job_plan`).
         """
         cfg = self._config
         rows, cols, dim = cfg.rows, cfg.cols, cfg.dim_bits
@@ -242,21 +277,19 @@ class OSSequencer(wiring.Component):
         s_zero = Signal()  # s_last == 0
         s_m1 = Signal(signed(dim + 2))  # s_last - 1
         m_single = Signal()  # job_m <= rows
-        new_s_last = Mux(self.job_k > rows, self.job_k, rows) - 1
+        plan = self.job_plan
         starting = self.start & self.idle
         with m.If(starting):
-            # s_last = max(K, rows) - 1 is 0 only for rows == 1 and K <= 1.
-            new_s_zero = (self.job_k <= 1) if rows == 1 else Const(0)
             m.d.sync += [
-                k_one.eq(self.job_k == 1),
-                k_m2.eq(self.job_k - 2),
-                s_zero.eq(new_s_zero),
-                s_m1.eq(new_s_last - 1),
-                m_single.eq(self.job_m <= rows),
-                k_last.eq(self.job_k == 1),
-                k_end.eq(new_s_zero),
-                last_mb.eq(self.job_m <= rows),
-                last_nb.eq(self.job_n <= cols),
+                k_one.eq(plan.k_one),
+                k_m2.eq(plan.k_m2),
+                s_zero.eq(plan.s_zero),
+                s_m1.eq(plan.s_m1),
+                m_single.eq(plan.m_single),
+                k_last.eq(plan.k_one),
+                k_end.eq(plan.s_zero),
+                last_mb.eq(plan.m_single),
+                last_nb.eq(plan.n_single),
             ]
         with m.Elif(advance):
             with m.If(k_end):

@@ -199,7 +199,11 @@ class QmacTop(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.slots = slots = JobSlots(self._config, derived=_loader_bounds(self._config))
+        # The engine's start-time values are computed beside the loaders' bounds as each command
+        # is taken: no arithmetic on a job's fields between its slot and the engine's registers.
+        plan = {f"plan_{name}": v for name, v in self._engine.job_plan_fields.items()}
+        derived = {**_loader_bounds(self._config), **plan}
+        m.submodules.slots = slots = JobSlots(self._config, derived=derived)
         m.submodules.outpath = out = OutPath(self._config, self.param_words, self.fifo_depth)
         m.d.comb += [
             slots.cmd_valid.eq(self.cmd_valid),
@@ -365,6 +369,9 @@ class QmacTop(wiring.Component):
         ]
         for f in ("m", "k", "n", "x_zp"):
             m.d.comb += getattr(engine, f"job_{f}").eq(Mux(ptr, slot[1][f], slot[0][f]))
+        for name in engine.job_plan_fields:
+            ours = [slots.derived[b][f"plan_{name}"] for b in range(2)]
+            m.d.comb += engine.job_plan[name].eq(Mux(ptr, ours[1], ours[0]))
         started_now, finished_now = Signal(), Signal()
         m.d.comb += [
             started_now.eq(engine.start & eng_run),

@@ -30,6 +30,8 @@ class Harness(Elaboratable):
         cfg, e = self.cfg, self.engine
         m = Module()
         m.submodules.engine = EnableInserter(self.run)(e)
+        fields = {"m": e.job_m, "k": e.job_k, "n": e.job_n}
+        m.d.comb += [e.job_plan[n].eq(v) for n, v in e.plan_values(fields).items()]
         a_mem = Memory(shape=cfg.rows * cfg.a_bits, depth=2 * cfg.a_buf_depth, init=self.a_init)
         w_mem = Memory(shape=cfg.cols * cfg.w_bits, depth=2 * cfg.w_buf_depth, init=self.w_init)
         m.submodules.a_mem, m.submodules.w_mem = a_mem, w_mem

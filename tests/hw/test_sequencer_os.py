@@ -4,10 +4,25 @@
 from __future__ import annotations
 
 import pytest
+from amaranth.hdl import Elaboratable, Module
 from amaranth.sim import Simulator
 
 from hw.config import ArrayConfig
-from hw.sequencer_os import OSSequencer
+from hw.sequencer_os import OSSequencer, job_plan
+
+
+class _Planned(Elaboratable):
+    """The sequencer with its ``job_plan`` computed from its ``job_*`` inputs, as the top does."""
+
+    def __init__(self, dut: OSSequencer, cfg: ArrayConfig) -> None:
+        self.dut, self.cfg = dut, cfg
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.seq = d = self.dut
+        fields = {"m": d.job_m, "k": d.job_k, "n": d.job_n}
+        m.d.comb += [d.job_plan[n].eq(f(fields)) for n, (_, f) in job_plan(self.cfg).items()]
+        return m
 
 
 def model(cfg: ArrayConfig, m: int, k: int, n: int, bank: int) -> list[dict]:
@@ -80,7 +95,7 @@ def run(cfg: ArrayConfig, jobs: list[tuple]) -> tuple[list[dict], list[int], lis
             cycle += 1
             assert cycle < 5000, "sequencer hung"
 
-    sim = Simulator(dut)
+    sim = Simulator(_Planned(dut, cfg))
     sim.add_clock(1e-8)
     sim.add_testbench(driver)
     sim.add_testbench(monitor)
