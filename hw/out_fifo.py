@@ -53,7 +53,7 @@ class OutFifo(wiring.Component):
     r_en : In(1)
         Read: the word on ``r_data`` is taken on a cycle with ``r_en & r_rdy``.
     level : Out(range(depth + 1))
-        Words held (a function of registers only).
+        Words held; a register.
 
     Raises
     ------
@@ -103,11 +103,12 @@ class OutFifo(wiring.Component):
             rd.en.eq(adv),
             self.r_rdy.eq(v2),
             self.r_data.eq(q),
-            self.level.eq(stored + v1 + v2),
         ]
         m.d.sync += produce.eq(produce + self.w_en)
         m.d.sync += consume.eq(consume + issue)
         m.d.sync += stored.eq(stored + self.w_en - issue)
+        # Kept as a register of its own (stored + v1 + v2): the writer's stall decision reads it.
+        m.d.sync += self.level.eq(self.level + self.w_en - (self.r_en & v2))
         with m.If(adv):
             m.d.sync += [v1.eq(issue), v2.eq(v1), q.eq(rd.data)]
         return m
