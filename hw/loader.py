@@ -53,6 +53,9 @@ class StreamLoader(wiring.Component):
     w_addr : Out(addr_bits + 1); w_en : Out(1); w_lanes : Out(lanes)
     w_data : Out(lanes * payload_bits)
         Memory write port: written on the cycle the beat is accepted.
+    word_m1 : Out(signed(addr_bits + 1))
+        ``w_addr``'s word index minus 1 (-1 before a bank's first word), a register of its own:
+        "index + 1 < word" is "index < word_m1" without an adder on the parent's path.
 
     Raises
     ------
@@ -95,6 +98,7 @@ class StreamLoader(wiring.Component):
                 "loaded": Out(1),
                 "error": Out(1),
                 "w_addr": Out(addr_bits + 1),
+                "word_m1": Out(signed(addr_bits + 1), init=-1),
                 "w_en": Out(1),
                 "w_lanes": Out(lanes),
                 "w_data": Out(lanes * payload_bits),
@@ -125,6 +129,7 @@ class StreamLoader(wiring.Component):
         with m.If(beat):
             with m.If(last):
                 m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(0), word.eq(0), self.bank.eq(~self.bank)]
+                m.d.sync += self.word_m1.eq(-1)
                 if lane is not None:
                     m.d.sync += lane.eq(0)
             with m.Else():
@@ -133,10 +138,11 @@ class StreamLoader(wiring.Component):
                 with m.Else():
                     m.d.sync += inner_cnt.eq(inner_cnt + 1)
                 if self._lanes == 1:
-                    m.d.sync += word.eq(word + 1)
+                    m.d.sync += [word.eq(word + 1), self.word_m1.eq(self.word_m1 + 1)]
                 else:
                     with m.If(lane == self._lanes - 1):
                         m.d.sync += [lane.eq(0), word.eq(word + 1)]
+                        m.d.sync += self.word_m1.eq(self.word_m1 + 1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
         return m

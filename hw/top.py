@@ -311,11 +311,12 @@ class QmacTop(wiring.Component):
         ]
         idx_bits = {"a": _bits(cfg.a_buf_depth), "w": _bits(cfg.w_buf_depth)}
 
-        def written(x: str, addr, ahead: int = 0):
+        def written(x: str, addr, ahead: bool = False):
             ld, n = loaders[x], idx_bits[x]
             bank, idx = addr[n], addr[:n]
             done = Mux(bank, getattr(slots, f"{x}_loaded")[1], getattr(slots, f"{x}_loaded")[0])
-            return done | ((ld.bank == bank) & (idx + ahead < ld.w_addr[:n]))
+            filled = idx < ld.word_m1 if ahead else idx < ld.w_addr[:n]
+            return done | ((ld.bank == bank) & filled)
 
         if engine.sequential_reads:
             # The engine's read index grows by at most 1 per enabled cycle within a job (it may
@@ -332,8 +333,8 @@ class QmacTop(wiring.Component):
                 ]
             with m.Else():
                 m.d.comb += [
-                    a_ok_n.eq(written("a", engine.a_addr, ahead=1)),
-                    w_ok_n.eq(written("w", engine.w_addr, ahead=1)),
+                    a_ok_n.eq(written("a", engine.a_addr, ahead=True)),
+                    w_ok_n.eq(written("w", engine.w_addr, ahead=True)),
                 ]
             m.d.sync += [a_ok.eq(a_ok_n), w_ok.eq(w_ok_n)]
         else:

@@ -41,6 +41,8 @@ def run(jobs: list[tuple[int, int]], *, step: int, lanes: int = 1, gap: float = 
             ctx.set(dut.tdata, i & 0xFF)
             ctx.set(dut.tlast, tlast)
             await ctx.delay(1e-9)
+            word = ctx.get(dut.w_addr) % (1 << dut.w_addr.shape().width - 1)
+            assert ctx.get(dut.word_m1) == word - 1
             seen.append(dict(job=j, beat=b, addr=ctx.get(dut.w_addr), lanes=ctx.get(dut.w_lanes),
                              loaded=ctx.get(dut.loaded), error=ctx.get(dut.error),
                              bank=ctx.get(dut.bank), expect_last=is_last))
