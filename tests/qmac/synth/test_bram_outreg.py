@@ -49,6 +49,9 @@ endmodule
 
 PLAIN = "  always @(posedge clk) q <= rd;\n"
 ENABLED = "  always @(posedge clk) if (en) q <= rd;\n"
+#: A registered consumer of q, so that the read data has a timed register-to-register path.
+SUM = ENABLED + "  always @(posedge clk) s <= q + x;\n"
+SUM_PORT = ", output reg [15:0] s"
 
 
 def _synth(tmp_path, verilog: str, name: str, **kw) -> tuple[dict, dict]:
@@ -180,10 +183,10 @@ def _bench(ports: dict, names: list[str], cycles: int) -> str:
         outc = ", ".join(f".{p}({n}_{p})" for p, _ in outs)
         lines.append(f"  {n} u_{n}({conns}, {outc});\n")
     # Addresses over 8 words so that reads hit written data; rst stays low after 3 cycles.
-    drive = "".join(
-        f"      {p} = {'$urandom % 8' if 'addr' in p else ('cycle < 3' if p == 'rst' else '$urandom')};\n"
-        for p, _ in ins if p != "clk"
-    )
+    def value(p: str) -> str:
+        return "$urandom % 8" if "addr" in p else ("cycle < 3" if p == "rst" else "$urandom")
+
+    drive = "".join(f"      {p} = {value(p)};\n" for p, _ in ins if p != "clk")
     checks = "".join(
         f"      if ({names[0]}_{p} !== {n}_{p}) err_{n} = err_{n} + 1;\n"
         for n in names[1:] for p, _ in outs
@@ -264,7 +267,8 @@ def test_nextpnr_accepts_outreg_and_is_faster(tmp_path):
 
     fmax = {}
     for name, flag in (("noreg", False), ("outreg", True)):
-        result, _ = _synth(tmp_path, _design(16, 1024, ENABLED), name, bram_outreg=flag)
+        design = _design(16, 1024, SUM, extra_ports=SUM_PORT)
+        result, _ = _synth(tmp_path, design, name, bram_outreg=flag)
         pnr = place_and_route(result["netlist"], device="ecp5-85k", freq_mhz=300,
                               workdir=tmp_path / name / "pnr")
         assert pnr["utilization"]["DP16KD"]["used"] == 1
