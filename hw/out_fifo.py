@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from hw.memories import unchecked_memory
 
 __all__ = ["OutFifo", "OUT_FIFO_LATENCY"]
 
@@ -86,7 +87,7 @@ class OutFifo(wiring.Component):
     def elaborate(self, platform) -> Module:
         depth = self._depth
         m = Module()
-        m.submodules.storage = storage = Memory(shape=self._width, depth=depth, init=[])
+        m.submodules.storage = storage = unchecked_memory(shape=self._width, depth=depth)
         wr, rd = storage.write_port(), storage.read_port()
         produce, consume = Signal(range(depth)), Signal(range(depth))
         stored = Signal(range(depth + 1))  # words in the storage, not yet read from it

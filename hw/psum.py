@@ -37,10 +37,10 @@ from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hw.config import ArrayConfig
+from hw.memories import unchecked_memory
 
 __all__ = ["PartialSums", "PSUM_LATENCY", "psum_signature"]
 
@@ -118,7 +118,7 @@ class PartialSums(wiring.Component):
             "cont": 1, "hold": 1, "row": idx_bits,
         })
         m = Module()
-        m.submodules.mem = mem = Memory(shape=row_layout, depth=cfg.psum_depth, init=[])
+        m.submodules.mem = mem = unchecked_memory(shape=row_layout, depth=cfg.psum_depth)
         wr = mem.write_port()
         rd = mem.read_port()
 

@@ -309,18 +309,23 @@ class Requant(wiring.Component):
                                  Mux(negative, -(1 << (h_bits - 1)), (1 << (h_bits - 1)) - 1)))
         side = dict(zip(side, p.stage(**side), strict=True))
 
-        # round: r = (h + 1) >> 1, in [-2^(h_bits-2), 2^(h_bits-2)]; the zero point is copied
-        # into this unit's own register for the next stage.
+        # round: r = (h + 1) >> 1, in [-2^(h_bits-2), 2^(h_bits-2)]; the zero point and the
+        # clamp bounds are copied into this unit's own registers for the next stages.
         r = Signal(signed(h_bits), name="s_round", reset_less=True)
         m.d.sync += r.eq((h_sat + 1) >> 1)
         zp = _kept_copy(m, side.pop("zp"), "zp_local")
+        lo_local = _kept_copy(m, side.pop("lo"), "act_min_local")
+        hi_local = _kept_copy(m, side.pop("hi"), "act_max_local")
         side = dict(zip(side, p.stage(**side), strict=True))
 
-        # zero_point: v = r + y_zp; the clamp bounds are copied into this unit's registers.
+        # zero_point: v = r + y_zp; whether the bounds are crossed (act_min > act_max), so that
+        # the next stage's comparisons are of ``shifted`` only.
         shifted = Signal(signed(h_bits + 1), name="s_shifted", reset_less=True)
-        m.d.sync += shifted.eq(r + zp)
-        lo = _kept_copy(m, side.pop("lo"), "act_min_local")
-        hi = _kept_copy(m, side.pop("hi"), "act_max_local")
+        crossed = Signal(name="s_crossed", reset_less=True)
+        lo = Signal(signed(out_bits), name="s_lo", reset_less=True)
+        hi = Signal(signed(out_bits), name="s_hi", reset_less=True)
+        m.d.sync += [shifted.eq(r + zp), crossed.eq(lo_local > hi_local),
+                     lo.eq(lo_local), hi.eq(hi_local)]
         side = dict(zip(side, p.stage(**side), strict=True))
 
         # clamp_compare: the three comparisons in parallel; the bound to use below act_min.
@@ -332,7 +337,7 @@ class Requant(wiring.Component):
         m.d.sync += [
             below.eq(shifted < lo),
             above.eq(shifted > hi),
-            floor.eq(Mux(lo > hi, hi, lo)),
+            floor.eq(Mux(crossed, hi, lo)),
             value.eq(shifted[:out_bits]),  # used only when lo <= shifted <= hi
             ceiling.eq(hi),
         ]

@@ -61,6 +61,7 @@ from hw.engine import Engine
 from hw.engine_os import OSEngine
 from hw.engine_ws import WSEngine
 from hw.loader import StreamLoader
+from hw.memories import unchecked_memory
 from hw.outpath import OutPath, outpath_latency
 from hw.psum import PSUM_LATENCY, PartialSums
 from hw.slots import STREAMS, JobSlots
@@ -225,9 +226,9 @@ class QmacTop(wiring.Component):
         cfg = self._config
         param_bits = cfg.acc_bits + cfg.mult_bits + cfg.shift_bits
         return {
-            "a": Memory(shape=cfg.rows * cfg.a_bits, depth=2 * cfg.a_buf_depth, init=[]),
-            "w": Memory(shape=cfg.cols * cfg.w_bits, depth=2 * cfg.w_buf_depth, init=[]),
-            "p": Memory(shape=cfg.cols * param_bits, depth=2 * self.param_words, init=[]),
+            "a": unchecked_memory(shape=cfg.rows * cfg.a_bits, depth=2 * cfg.a_buf_depth),
+            "w": unchecked_memory(shape=cfg.cols * cfg.w_bits, depth=2 * cfg.w_buf_depth),
+            "p": unchecked_memory(shape=cfg.cols * param_bits, depth=2 * self.param_words),
         }
 
     def _loaders(self, m: Module, slots: JobSlots) -> tuple[dict, dict]:
