@@ -5,7 +5,7 @@ The engine computes every job's raw sums as usual; this stage, between the engin
 the output path, adds them to what the previous job held and either holds the result for the next
 job or passes it on to requantization::
 
-    engine row ──► S0: read psum[row] ──► S1 ──► S2: + held sum; write psum[row] ──► S3 ──► OutPath
+    engine row ──► S0: read psum[row] ──► S1 ──► S2: + held sum ──► S3: write psum[row] ──► OutPath
 
 Per row, with ``cont`` and ``hold`` the ``acc_cont`` / ``acc_hold`` fields of the row's job:
 
@@ -24,13 +24,13 @@ Timing. Every state element is in the ``sync`` domain; the top stalls the stage 
 ``EnableInserter(run)`` together with the output path, so a row advances one stage per ``run``
 cycle and nothing is lost. The memory's output goes into a register (``rd_q``, S1 -> S2) and
 nowhere else, which the ECP5 flow moves into the DP16KD output register
-(``qmac.synth.bram_outreg``): a block RAM's clock-to-output time followed by logic was a critical
-path. For the same reason the read port is not transparent (a transparent read is a bypass
-multiplexer after the block RAM). Instead, a row reading an entry that the row just ahead of it
-writes one cycle later gets that sum from ``o_acc`` (the S3 register of every S2 sum), and a row
-reading the entry the row two ahead writes on the cycle of its read gets it from ``acc4``, one
-cycle older; the choice between them and the memory is registered with the read. Rows further
-ahead have written already.
+(``qmac.synth.bram_outreg``), and the memory is written from registers (S3): a block RAM's
+clock-to-output time followed by logic, and logic followed by its setup time, were critical
+paths. For the same reason the read port is not transparent (a transparent read is a bypass
+multiplexer after the block RAM) and a read on the edge of a write to its entry may return
+anything (``no_rw_check``, hw/memories.py). Instead, a row whose entry one of the three rows
+ahead of it has not written by the edge of its read gets that row's sum from the S3, S4 or S5
+register of every sum (``o_acc``, ``acc4``, ``acc5``); the choice is registered with the read.
 """
 
 from __future__ import annotations
@@ -134,22 +134,26 @@ class PartialSums(wiring.Component):
             t0.hold.eq(self.i_hold), t0.row.eq(row),
         ]
 
-        # S1 -> S2: the memory word registered, and which sum is the row's latest: that of the
-        # row at S2 (writing now: ``o_acc`` next cycle), of the row at S3 (it wrote on the edge
-        # of this row's read: ``acc4`` next cycle), or the memory's.
+        # S1 -> S2: the memory word registered, and which sum is the row's latest. A sum is
+        # written from S3 (``o_acc``), so the rows one, two and three ahead of this one may not
+        # have written theirs when it reads: the row at S2 (its sum is ``o_acc`` next cycle), the
+        # row at S3 (``acc4`` then) and the row at S4, which writes on the edge of this row's read
+        # (``acc5`` then); the newest wins, else the memory's word.
         t1, t2 = Signal(tags), Signal(tags)
         acc1, acc2 = Signal(row_layout), Signal(row_layout)
         rd_q = Signal(row_layout, reset_less=True)
-        acc4 = Signal(row_layout)
-        from_s3, from_s4 = Signal(), Signal()
+        acc4, acc5 = Signal(row_layout), Signal(row_layout)
+        from_s3, from_s4, from_s5 = Signal(), Signal(), Signal()
         wrote, wrote_row = Signal(), Signal(idx_bits)  # the S3 row's write
+        wrote2, wrote2_row = Signal(), Signal(idx_bits)  # the S4 row's write
         held = Signal(row_layout)
         total = Signal(row_layout)
         writes = Signal()
         m.d.comb += writes.eq(t2.valid & t2.hold)
         for j in range(cols):  # sums stay in acc_bits: ArrayConfig.check_k bounds the whole K
             m.d.comb += [
-                held[j].eq(Mux(from_s3, self.o_acc[j], Mux(from_s4, acc4[j], rd_q[j]))),
+                held[j].eq(Mux(from_s3, self.o_acc[j],
+                               Mux(from_s4, acc4[j], Mux(from_s5, acc5[j], rd_q[j])))),
                 total[j].eq(acc2[j] + Mux(t2.cont, held[j], 0)),
             ]
         m.d.sync += [
@@ -158,12 +162,13 @@ class PartialSums(wiring.Component):
             rd_q.eq(rd.data),
             from_s3.eq(writes & (t2.row == t1.row)),
             from_s4.eq(wrote & (wrote_row == t1.row)),
+            from_s5.eq(wrote2 & (wrote2_row == t1.row)),
             wrote.eq(writes), wrote_row.eq(t2.row),
-            acc4.eq(self.o_acc),
+            wrote2.eq(wrote), wrote2_row.eq(wrote_row),
+            acc4.eq(self.o_acc), acc5.eq(acc4),
         ]
 
-        # S2: the sum, written back for a held job; S3: the output registers.
-        m.d.comb += [wr.addr.eq(t2.row), wr.data.eq(total), wr.en.eq(writes)]
+        # S2: the sum; S3: the output registers, and the write of a held job's sum from them.
         m.d.sync += [
             self.o_valid.eq(t2.valid & (~t2.hold | t2.last)),
             self.o_void.eq(t2.hold),
@@ -173,4 +178,5 @@ class PartialSums(wiring.Component):
             self.o_last.eq(t2.last),
             self.o_lanes.eq(t2.lanes),
         ]
+        m.d.comb += [wr.addr.eq(wrote_row), wr.data.eq(self.o_acc), wr.en.eq(wrote)]
         return m

@@ -40,12 +40,12 @@ Stalled parts hold their state and the buffer read ports hold their data, so not
 duplicated.
 
 Latencies (no stalls): a job's engine ``start`` follows its last parameter beat by
-``start_latency`` (1) cycle when the engine is free; a result row reaches ``m_axis_out``
-``output_latency`` (``3 + 2 + Requant.latency + 3``, see hw/psum.py and hw/outpath.py) cycles
-after it left the engine; so a lone job whose a/w words arrive no later than the engine reads
-them has its last output beat ``start_latency + engine.job_cycles(m, k, n) - 1 +
-output_latency`` cycles after its last parameter beat, plus ``stream_start_penalty`` (the
-engine's) when its a/w words were still arriving at the start.
+``start_latency`` (2) cycles when the engine is free; a result row reaches ``m_axis_out``
+``output_latency`` (hw/psum.py and hw/outpath.py) cycles after it left the engine; so a lone
+job whose a/w words arrive no later than the engine reads them has its last output beat
+``start_latency + engine.job_cycles(m, k, n) - 1 + output_latency`` cycles after its last
+parameter beat, plus ``stream_start_penalty`` (the engine's) when its a/w words were still
+arriving at the start.
 """
 
 from __future__ import annotations
@@ -174,8 +174,9 @@ class QmacTop(wiring.Component):
 
     @property
     def start_latency(self) -> int:
-        """Cycles from the last parameter beat of a job to its engine ``start`` (idle engine)."""
-        return 1
+        """Cycles from the last parameter beat of a job to its engine ``start`` (idle engine):
+        the slot's ``p_loaded`` flag, then its registered readiness."""
+        return 2
 
     @property
     def stream_start_penalty(self) -> int:
@@ -186,9 +187,9 @@ class QmacTop(wiring.Component):
     def output_latency(self) -> int:
         """Cycles from a result row on the engine's ``res_*`` to its beat on ``m_axis_out``.
 
-        Partial sums (3, ``hw.psum.PSUM_LATENCY``) + parameter lookup (2) + ``Requant.latency``
-        + output FIFO (2) + registered output stage (1), with room in the FIFO
-        (``hw.outpath.outpath_latency``).
+        Partial sums (``hw.psum.PSUM_LATENCY``) + the output path with room in its FIFO
+        (``hw.outpath.outpath_latency``: parameter lookup, ``Requant.latency``, output FIFO,
+        registered output stage).
         """
         return PSUM_LATENCY + outpath_latency(self._config)
 
@@ -357,16 +358,25 @@ class QmacTop(wiring.Component):
         self.stall_terms = (eng_run, out.run, hold)
         # Jobs started in the engine whose last result row has not left it yet (0..2).
         in_engine = Signal(range(3))
-        ready = [
-            slots.valid[b]
-            & slots.p_loaded[b]
-            & ~slots.started[b]
-            & ((slots.a_loaded[b] & slots.w_loaded[b]) | (in_engine == 0))
+        # A slot's readiness is registered (its flags reach the start, and through it the enables
+        # of the sequencer's registers, from flip-flops). Its terms only rise until the job
+        # starts, so a value one cycle old only delays a start by that cycle, except right after
+        # a start: the started slot's copy is stale (but ``eng_ptr`` has moved on) and so is
+        # ``in_engine == 0``; no start follows a start at once (``just_started``).
+        ready = [Signal(name=f"slot{b}_ready") for b in range(2)]
+        m.d.sync += [
+            ready[b].eq(
+                slots.valid[b]
+                & slots.p_loaded[b]
+                & ~slots.started[b]
+                & ((slots.a_loaded[b] & slots.w_loaded[b]) | (in_engine == 0))
+            )
             for b in range(2)
         ]
+        just_started = Signal()
         ptr, slot = slots.eng_ptr, slots.slot
         m.d.comb += [
-            engine.start.eq(Mux(ptr, ready[1], ready[0]) & engine.idle),
+            engine.start.eq(Mux(ptr, ready[1], ready[0]) & ~just_started & engine.idle),
             engine.job_bank.eq(ptr),
         ]
         for f in ("m", "k", "n", "x_zp"):
@@ -380,6 +390,7 @@ class QmacTop(wiring.Component):
             finished_now.eq(engine.res_valid & engine.res_last & eng_run),
             slots.start.eq(started_now),
         ]
+        m.d.sync += just_started.eq(started_now)
         with m.If(started_now & ~finished_now):
             m.d.sync += in_engine.eq(in_engine + 1)
         with m.Elif(~started_now & finished_now):
