@@ -372,25 +372,25 @@ class QmacTop(wiring.Component):
         self.stall_terms = (eng_run, out.run, hold)
         # Jobs started in the engine whose last result row has not left it yet (0..2).
         in_engine = Signal(range(3))
-        # A slot's readiness is registered (its flags reach the start, and through it the enables
-        # of the sequencer's registers, from flip-flops). Its terms only rise until the job
-        # starts, so a value one cycle old only delays a start by that cycle, except right after
-        # a start: the started slot's copy is stale (but ``eng_ptr`` has moved on) and so is
-        # ``in_engine == 0``; no start follows a start at once (``just_started``).
-        ready = [Signal(name=f"slot{b}_ready") for b in range(2)]
-        m.d.sync += [
-            ready[b].eq(
-                slots.valid[b]
-                & slots.p_loaded[b]
-                & ~slots.started[b]
-                & ((slots.a_loaded[b] & slots.w_loaded[b]) | (in_engine == 0))
-            )
+        # The readiness of the slot that ``eng_ptr`` points at is registered (``can_start``), so
+        # that the start, and through it the enables of the sequencer's registers, comes from
+        # flip-flops. Its terms only rise until the job starts, so a value one cycle old only
+        # delays a start by that cycle; right after a start ``in_engine == 0`` is stale, so no
+        # start follows a start at once.
+        ready = [
+            slots.valid[b]
+            & slots.p_loaded[b]
+            & ~slots.started[b]
+            & ((slots.a_loaded[b] & slots.w_loaded[b]) | (in_engine == 0))
             for b in range(2)
         ]
-        just_started = Signal()
+        can_start = Signal()
+        started_now = Signal()
         ptr, slot = slots.eng_ptr, slots.slot
+        ptr_next = ptr ^ started_now  # JobSlots moves eng_ptr on with each start
+        m.d.sync += can_start.eq(Mux(ptr_next, ready[1], ready[0]) & ~started_now)
         m.d.comb += [
-            engine.start.eq(Mux(ptr, ready[1], ready[0]) & ~just_started & engine.idle),
+            engine.start.eq(can_start & engine.idle),
             engine.job_bank.eq(ptr),
         ]
         for f in ("m", "k", "n", "x_zp"):
@@ -398,13 +398,12 @@ class QmacTop(wiring.Component):
         for name in engine.job_plan_fields:
             ours = [slots.derived[b][f"plan_{name}"] for b in range(2)]
             m.d.comb += engine.job_plan[name].eq(Mux(ptr, ours[1], ours[0]))
-        started_now, finished_now = Signal(), Signal()
+        finished_now = Signal()
         m.d.comb += [
             started_now.eq(engine.start & eng_run),
             finished_now.eq(engine.res_valid & engine.res_last & eng_run),
             slots.start.eq(started_now),
         ]
-        m.d.sync += just_started.eq(started_now)
         with m.If(started_now & ~finished_now):
             m.d.sync += in_engine.eq(in_engine + 1)
         with m.Elif(~started_now & finished_now):
