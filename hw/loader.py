@@ -41,9 +41,11 @@ class StreamLoader(wiring.Component):
         The job of bank ``bank`` has been commanded and not fully loaded: beats may be taken.
     inner_last : In(16); outer_last : In(signed(18))
         Job geometry as the counters meet it, ``inner - 1`` and ``outer - step`` (the block whose
-        ``outer`` count reaches ``outer_last`` is the last), stable while ``go`` is high. The
-        parent computes them when it takes the command (hw/slots.py, ``derived``), so that no
-        subtraction lies on the path from the geometry to the counters' enables.
+        ``outer`` count reaches ``outer_last`` is the last). The parent computes them when it
+        takes the command (hw/slots.py, ``derived``), so that no subtraction lies on the path
+        from the geometry to the counters' enables. The loader compares them with its counters'
+        next values into registers (``inner_end``, ``outer_end``), so they must be stable while
+        ``go`` is high and on the cycle before ``go`` rises.
     bank : Out(1)
         Bank of the job being loaded (toggles after its last beat).
     loaded : Out(1)
@@ -107,36 +109,45 @@ class StreamLoader(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        inner_cnt = Signal(16)
-        outer_cnt = Signal(17)
+        inner_cnt, inner_n = Signal(16), Signal(16)
+        outer_cnt, outer_n = Signal(17), Signal(17)
         word = Signal(self._addr_bits)
         lane = Signal(range(self._lanes)) if self._lanes > 1 else None
         beat = Signal()
         last = Signal()
-        inner_end = Signal()
+        # Registered from the counters' next values: the end of a block / of the job's blocks,
+        # so that a beat's "last" is one gate from flip-flops.
+        inner_end, outer_end = Signal(), Signal()
         m.d.comb += [
-            inner_end.eq(inner_cnt == self.inner_last),
             self.tready.eq(self.go),
             beat.eq(self.tvalid & self.go),
-            last.eq(inner_end & (outer_cnt >= self.outer_last)),
+            last.eq(inner_end & outer_end),
             self.loaded.eq(beat & last),
             self.error.eq(beat & (self.tlast != last)),
             self.w_en.eq(beat),
             self.w_addr.eq(Cat(word, self.bank)),
             self.w_lanes.eq(1 if lane is None else 1 << lane),
             self.w_data.eq(Cat(*[self.tdata[: self._payload]] * self._lanes)),
+            inner_n.eq(inner_cnt),
+            outer_n.eq(outer_cnt),
+        ]
+        m.d.sync += [
+            inner_cnt.eq(inner_n),
+            outer_cnt.eq(outer_n),
+            inner_end.eq(inner_n == self.inner_last),
+            outer_end.eq(outer_n >= self.outer_last),
         ]
         with m.If(beat):
             with m.If(last):
-                m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(0), word.eq(0), self.bank.eq(~self.bank)]
-                m.d.sync += self.word_m1.eq(-1)
+                m.d.comb += [inner_n.eq(0), outer_n.eq(0)]
+                m.d.sync += [word.eq(0), self.bank.eq(~self.bank), self.word_m1.eq(-1)]
                 if lane is not None:
                     m.d.sync += lane.eq(0)
             with m.Else():
                 with m.If(inner_end):
-                    m.d.sync += [inner_cnt.eq(0), outer_cnt.eq(outer_cnt + self._step)]
+                    m.d.comb += [inner_n.eq(0), outer_n.eq(outer_cnt + self._step)]
                 with m.Else():
-                    m.d.sync += inner_cnt.eq(inner_cnt + 1)
+                    m.d.comb += inner_n.eq(inner_cnt + 1)
                 if self._lanes == 1:
                     m.d.sync += [word.eq(word + 1), self.word_m1.eq(self.word_m1 + 1)]
                 else:

@@ -273,16 +273,18 @@ class QmacTop(wiring.Component):
             loaded = getattr(slots, f"{x}_loaded")
             bounds = slots.derived
             # The loader's ``go`` (its ``tready``) and its job's geometry are registered from the
-            # slots of the bank it fills. Both are a cycle old: ``go`` is held low on the cycle
-            # after a job's last beat (the bank has just toggled, the geometry is the old one)
-            # and rises a cycle after a new command. Nothing else changes them while ``go`` is
-            # high (a slot is rewritten only once free).
-            go = Signal(name=f"{x}_go")
+            # slots of the bank it fills, and ``go`` rises a cycle after the geometry settles (the
+            # loader registers its end flags from it): ``go`` is low on the two cycles after a
+            # job's last beat (the bank has just toggled) and rises two cycles after a new
+            # command. Nothing else changes the geometry while ``go`` is high (a slot is
+            # rewritten only once free).
+            fill = Mux(ld.bank, slots.valid[1] & ~loaded[1], slots.valid[0] & ~loaded[0])
+            settled, go = Signal(name=f"{x}_settled"), Signal(name=f"{x}_go")
             inner_last = Signal.like(ld.inner_last, name=f"{x}_inner_last")
             outer_last = Signal.like(ld.outer_last, name=f"{x}_outer_last")
             m.d.sync += [
-                go.eq(Mux(ld.bank, slots.valid[1] & ~loaded[1], slots.valid[0] & ~loaded[0])
-                      & ~ld.loaded),
+                settled.eq(fill & ~ld.loaded),
+                go.eq(settled & fill & ~ld.loaded),
                 inner_last.eq(Mux(ld.bank, bounds[1][f"{x}_inner_last"],
                                   bounds[0][f"{x}_inner_last"])),
                 outer_last.eq(Mux(ld.bank, bounds[1][f"{x}_outer_last"],

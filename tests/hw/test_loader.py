@@ -1,7 +1,8 @@
 # amaranth: UnusedElaboratable=no
 """StreamLoader: beat counts, addresses, banks and tlast checks of jobs of any geometry.
 
-The geometry switches right after a job's last beat, as the top's bank mux switches it."""
+The geometry switches after a job's last beat with ``go`` low for a cycle, as the top's registered
+geometry and ``go`` do (the loader registers its end flags from the geometry)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from hw.loader import StreamLoader
 
 def run(jobs: list[tuple[int, int]], *, step: int, lanes: int = 1, gap: float = 0.0,
         bad_last: set[int] = frozenset(), seed: int = 0) -> list[dict]:
-    """Send the jobs' beats back to back (geometry switched after each job's last beat, as the top's
-    bank mux does); return one record per accepted beat."""
+    """Send the jobs' beats (after each job's last beat, one cycle with ``go`` low and the next
+    job's geometry, as in the top); return one record per accepted beat."""
     dut = StreamLoader(tdata_bits=8, payload_bits=8, addr_bits=6, step=step, lanes=lanes)
     rng = np.random.default_rng(seed)
     beats = []
@@ -25,13 +26,19 @@ def run(jobs: list[tuple[int, int]], *, step: int, lanes: int = 1, gap: float = 
     seen: list[dict] = []
 
     async def bench(ctx):
-        ctx.set(dut.go, 1)
-        i = 0
+        ctx.set(dut.go, 0)
+        i, job = 0, None
         while i < len(beats):
             j, b, is_last = beats[i]
             inner, outer = jobs[j]
             ctx.set(dut.inner_last, inner - 1)
             ctx.set(dut.outer_last, outer - step)
+            if j != job:  # the new geometry a cycle before go
+                ctx.set(dut.go, 0)
+                ctx.set(dut.tvalid, 0)
+                await ctx.tick()
+                ctx.set(dut.go, 1)
+                job = j
             if rng.random() < gap:
                 ctx.set(dut.tvalid, 0)
                 await ctx.tick()
