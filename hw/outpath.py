@@ -2,7 +2,7 @@
 
 Structure::
 
-    engine result row ──► param lookup (2 cycles) ──► cols x Requant ──► output FIFO
+    engine result row ──► param lookup (3 cycles) ──► cols x Requant ──► output FIFO
                       ──► output register + skid register ──► out_*
                               ▲ p_addr / p_data (parameter memory read port, owned by the top)
 
@@ -37,7 +37,10 @@ from hw.config import ArrayConfig
 from hw.out_fifo import OUT_FIFO_LATENCY, OutFifo
 from hw.requant import Requant
 
-__all__ = ["OutPath", "outpath_latency", "outpath_signature"]
+__all__ = ["OutPath", "PARAM_LOOKUP", "outpath_latency", "outpath_signature"]
+
+#: Cycles of the parameter lookup: the memory read, its output register, a copy near the units.
+PARAM_LOOKUP = 3
 
 
 def _bits(depth: int) -> int:
@@ -47,10 +50,10 @@ def _bits(depth: int) -> int:
 def outpath_latency(config: ArrayConfig) -> int:
     """Cycles from a row on ``res_*`` to its beat on ``out_*`` (no stalls, room in the FIFO).
 
-    Parameter lookup (2) + ``Requant.latency`` (``config.requant_latency``) + output FIFO
-    (:data:`hw.out_fifo.OUT_FIFO_LATENCY`) + registered output stage (1).
+    Parameter lookup (:data:`PARAM_LOOKUP`) + ``Requant.latency`` (``config.requant_latency``)
+    + output FIFO (:data:`hw.out_fifo.OUT_FIFO_LATENCY`) + registered output stage (1).
     """
-    return 2 + config.requant_latency + OUT_FIFO_LATENCY + 1
+    return PARAM_LOOKUP + config.requant_latency + OUT_FIFO_LATENCY + 1
 
 
 def outpath_signature(config: ArrayConfig, param_words: int) -> wiring.Signature:
@@ -173,37 +176,29 @@ class OutPath(wiring.Component):
         run = self.run
         m = Module()
 
-        # ---- parameter lookup (2 cycles) ------------------------------------------------------
-        # The parameter word is registered once more after the block RAM: its clock-to-output
-        # time (ECP5 DP16KD without output register) followed by the bias adder was the critical
-        # path. The row waits beside it in two register stages (r1, r).
+        # ---- parameter lookup (PARAM_LOOKUP cycles) --------------------------------------------
+        # The memory's read, then ``p_word``, a register with nothing before it that the ECP5
+        # flow moves into the block RAM output register (qmac.synth.bram_outreg), then
+        # ``p_near``, a copy in the fabric that the placer can put beside each requantizer: the
+        # bias adder and the multiplier inputs are far from the block RAMs. The row waits beside
+        # them in as many register stages.
         m.d.comb += [
             self.p_addr.eq(Cat(self.res_nb[:p_bits_idx], self.res_bank)),
             self.p_en.eq(run),
         ]
         p_word = Signal.like(self.p_data, reset_less=True)
-        r1_valid, r1_last, r1_bank, r1_void = Signal(), Signal(), Signal(), Signal()
-        r1_lanes = Signal(cols)
-        r1_acc = Signal.like(self.res_acc)
-        r_valid, r_last, r_bank, r_void = Signal(), Signal(), Signal(), Signal()
-        r_lanes = Signal(cols)
-        r_acc = Signal.like(self.res_acc)
+        p_near = Signal.like(self.p_data, reset_less=True)
+        row = {"valid": self.res_valid, "last": self.res_last, "bank": self.res_bank,
+               "lanes": self.res_lanes, "acc": self.res_acc, "void": self.res_void}
+        for stage in range(PARAM_LOOKUP):
+            regs = {name: Signal.like(v, name=f"r{stage + 1}_{name}") for name, v in row.items()}
+            with m.If(run):
+                m.d.sync += [regs[name].eq(v) for name, v in row.items()]
+            row = regs
         with m.If(run):
-            m.d.sync += [
-                r1_valid.eq(self.res_valid),
-                r1_last.eq(self.res_last),
-                r1_bank.eq(self.res_bank),
-                r1_lanes.eq(self.res_lanes),
-                r1_acc.eq(self.res_acc),
-                r1_void.eq(self.res_void),
-                p_word.eq(self.p_data),
-                r_valid.eq(r1_valid),
-                r_last.eq(r1_last),
-                r_bank.eq(r1_bank),
-                r_lanes.eq(r1_lanes),
-                r_acc.eq(r1_acc),
-                r_void.eq(r1_void),
-            ]
+            m.d.sync += [p_word.eq(self.p_data), p_near.eq(p_word)]
+        r_valid, r_last, r_bank, r_void, r_lanes, r_acc = (
+            row[name] for name in ("valid", "last", "bank", "void", "lanes", "acc"))
         m.d.comb += self.job_bank.eq(r_bank)
 
         # ---- requantization -------------------------------------------------------------------
@@ -216,7 +211,7 @@ class OutPath(wiring.Component):
             rq = Requant(cfg, en=run_j)
             units.append(rq)
             m.submodules[f"requant_{j}"] = rq
-            word = p_word[j * param_bits : (j + 1) * param_bits]
+            word = p_near[j * param_bits : (j + 1) * param_bits]
             m.d.comb += [
                 rq.i_valid.eq(r_valid & ~r_void),
                 rq.i_acc.eq(r_acc[j]),

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from amaranth.hdl import Fragment
 
 from hw.config import ArrayConfig
 from hw.emit import MODULE_NAME, generate_verilog
@@ -17,6 +18,7 @@ from hw.memories import unchecked_memory
 
 def test_unchecked_memory_attribute():
     mem = unchecked_memory(shape=8, depth=16)
+    Fragment.get(mem, None)
     assert mem.attrs == {"no_rw_check": 1}
     assert (mem.depth, mem.shape) == (16, 8)
 

@@ -13,7 +13,7 @@ from amaranth.sim import Simulator
 import golden
 from hw.config import ArrayConfig
 from hw.out_fifo import OUT_FIFO_LATENCY
-from hw.outpath import OutPath, outpath_latency
+from hw.outpath import PARAM_LOOKUP, OutPath, outpath_latency
 
 CFG = ArrayConfig(rows=2, cols=3, a_buf_depth=16, w_buf_depth=16, param_depth=8, out_fifo_depth=4)
 PARAM_WORDS = 4  # ceil(8 / 3) = 3 words, rounded up to a power of two
@@ -129,7 +129,8 @@ def _run(seed: int, n_rows: int, stall_in: float, stall_out: float, fifo_depth: 
 def test_latency_without_stalls():
     dut, got, expect, taken_at, beat_at, _ = _run(1, 12, 0.0, 0.0, fifo_depth=8)
     assert got == expect
-    assert dut.latency == outpath_latency(CFG) == 2 + CFG.requant_latency + OUT_FIFO_LATENCY + 1
+    stages = PARAM_LOOKUP + CFG.requant_latency + OUT_FIFO_LATENCY + 1
+    assert dut.latency == outpath_latency(CFG) == stages
     assert [b - t for t, b in zip(taken_at, beat_at, strict=True)] == [dut.latency] * 12
     assert beat_at == list(range(beat_at[0], beat_at[0] + 12))  # full rate, no bubbles
 
