@@ -81,9 +81,10 @@ class Engine(wiring.Component):
     #: Within a job, each buffer read index is at most the previous one + 1 (it may jump back).
     #: QmacTop relies on it to register its "word already loaded" check a cycle ahead.
     sequential_reads: bool = False
-    #: The engine has ``a_en_next``/``w_en_next``: its read enables of the next cycle if this one
-    #: is enabled. QmacTop then registers its stall decision a cycle ahead (no same-cycle path from
-    #: the engine's state to the enables of its registers).
+    #: The engine has ``a_en_next``/``w_en_next`` and ``a_addr_next``/``w_addr_next``: its read
+    #: enables and addresses of the next cycle if this one is enabled. QmacTop then registers its
+    #: stall decision a cycle ahead (no same-cycle path from the engine's state to the enables of
+    #: its registers), and its "word loaded" comparisons a cycle before that.
     reads_ahead: bool = False
 
     def __init__(self, config: ArrayConfig, *, en: Value | None = None) -> None:
@@ -101,7 +102,9 @@ class Engine(wiring.Component):
             signature = wiring.Signature({**signature.members, "job_plan": In(layout)})
         if self.reads_ahead:
             signature = wiring.Signature({
-                **signature.members, "a_en_next": Out(1), "w_en_next": Out(1)
+                **signature.members, "a_en_next": Out(1), "w_en_next": Out(1),
+                "a_addr_next": Out(range(2 * config.a_buf_depth)),
+                "w_addr_next": Out(range(2 * config.w_buf_depth)),
             })
         super().__init__(signature)
 

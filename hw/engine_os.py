@@ -99,6 +99,8 @@ class OSEngine(Engine):
             self.w_en.eq(seq.issue),
             self.a_en_next.eq(seq.issue_next),
             self.w_en_next.eq(seq.issue_next),
+            self.a_addr_next.eq(seq.a_addr_next),
+            self.w_addr_next.eq(seq.w_addr_next),
         ]
         a_skew, w_skew = self._edge(m, seq)
         self._mesh(m, a_skew, w_skew)

@@ -58,6 +58,9 @@ class StreamLoader(wiring.Component):
     word_m1 : Out(signed(addr_bits + 1))
         ``w_addr``'s word index minus 1 (-1 before a bank's first word), a register of its own:
         "index + 1 < word" is "index < word_m1" without an adder on the parent's path.
+    word_m1_next : Out(signed(addr_bits + 1))
+        ``word_m1`` of the next cycle (its register's input), for a parent that compares it with
+        an index a cycle ahead. The bank of the next cycle is ``bank ^ loaded``.
 
     Raises
     ------
@@ -101,6 +104,7 @@ class StreamLoader(wiring.Component):
                 "error": Out(1),
                 "w_addr": Out(addr_bits + 1),
                 "word_m1": Out(signed(addr_bits + 1), init=-1),
+                "word_m1_next": Out(signed(addr_bits + 1)),
                 "w_en": Out(1),
                 "w_lanes": Out(lanes),
                 "w_data": Out(lanes * payload_bits),
@@ -130,7 +134,9 @@ class StreamLoader(wiring.Component):
             self.w_data.eq(Cat(*[self.tdata[: self._payload]] * self._lanes)),
             inner_n.eq(inner_cnt),
             outer_n.eq(outer_cnt),
+            self.word_m1_next.eq(self.word_m1),
         ]
+        m.d.sync += self.word_m1.eq(self.word_m1_next)
         m.d.sync += [
             inner_cnt.eq(inner_n),
             outer_cnt.eq(outer_n),
@@ -140,7 +146,8 @@ class StreamLoader(wiring.Component):
         with m.If(beat):
             with m.If(last):
                 m.d.comb += [inner_n.eq(0), outer_n.eq(0)]
-                m.d.sync += [word.eq(0), self.bank.eq(~self.bank), self.word_m1.eq(-1)]
+                m.d.sync += [word.eq(0), self.bank.eq(~self.bank)]
+                m.d.comb += self.word_m1_next.eq(-1)
                 if lane is not None:
                     m.d.sync += lane.eq(0)
             with m.Else():
@@ -149,11 +156,12 @@ class StreamLoader(wiring.Component):
                 with m.Else():
                     m.d.comb += inner_n.eq(inner_cnt + 1)
                 if self._lanes == 1:
-                    m.d.sync += [word.eq(word + 1), self.word_m1.eq(self.word_m1 + 1)]
+                    m.d.sync += word.eq(word + 1)
+                    m.d.comb += self.word_m1_next.eq(self.word_m1 + 1)
                 else:
                     with m.If(lane == self._lanes - 1):
                         m.d.sync += [lane.eq(0), word.eq(word + 1)]
-                        m.d.sync += self.word_m1.eq(self.word_m1 + 1)
+                        m.d.comb += self.word_m1_next.eq(self.word_m1 + 1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
         return m

@@ -94,6 +94,9 @@ class OSSequencer(wiring.Component):
         state; an unenabled cycle keeps ``issue``).
     a_addr : Out(range(2 * a_buf_depth)); w_addr : Out(range(2 * w_buf_depth))
         Buffer addresses, bank in the MSB; straight from registers.
+    a_addr_next, w_addr_next : Out
+        ``a_addr``/``w_addr`` of the next cycle if this cycle is enabled (their registers' next
+        values), for a parent that compares them with its loaders a cycle ahead.
     first, last : Out(1)
         The word is the first (``k = 0``) / last (``k = K - 1``) of its fold.
     row_mask : Out(rows); col_mask : Out(cols)
@@ -117,6 +120,8 @@ class OSSequencer(wiring.Component):
             "issue_next": Out(1),
             "a_addr": Out(range(2 * config.a_buf_depth)),
             "w_addr": Out(range(2 * config.w_buf_depth)),
+            "a_addr_next": Out(range(2 * config.a_buf_depth)),
+            "w_addr_next": Out(range(2 * config.w_buf_depth)),
             "first": Out(1),
             "last": Out(1),
             "row_mask": Out(config.rows),
@@ -194,7 +199,7 @@ class OSSequencer(wiring.Component):
         # cycle, for a parent that registers its stall decision a cycle ahead).
         state = {"running": running, "in_fold": in_fold, "k_zero": k_zero,
                  "since_end": since_end, "need": need, "k": k, "job_k": job_k, "s_last": s_last,
-                 "m_left": m_left, "n_left": n_left}
+                 "m_left": m_left, "n_left": n_left, "a_idx": a_idx, "w_idx": w_idx, "bank": bank}
         nxt = {name: Signal.like(reg, name=f"{name}_n") for name, reg in state.items()}
         m.d.comb += [nxt[name].eq(reg) for name, reg in state.items()]
         m.d.sync += [reg.eq(nxt[name]) for name, reg in state.items()]
@@ -205,29 +210,26 @@ class OSSequencer(wiring.Component):
         with m.If(running & ~wait):
             with m.If(k_end):
                 m.d.comb += [nxt["k"].eq(0), nxt["k_zero"].eq(1), nxt["in_fold"].eq(1)]
-                m.d.sync += w_idx.eq(w_base)
+                m.d.comb += nxt["w_idx"].eq(w_base)
                 with m.If(last_mb):
-                    m.d.comb += nxt["m_left"].eq(job_m)
-                    m.d.sync += [a_base.eq(0), a_idx.eq(0)]
+                    m.d.comb += [nxt["m_left"].eq(job_m), nxt["a_idx"].eq(0)]
+                    m.d.sync += a_base.eq(0)
                     with m.If(last_nb):
                         m.d.comb += nxt["running"].eq(0)
                     with m.Else():
                         m.d.comb += nxt["n_left"].eq(n_left - cols)
-                        m.d.sync += [
-                            nb.eq(nb + 1),
-                            w_base.eq(w_base + job_k),
-                            w_idx.eq(w_base + job_k),
-                        ]
+                        m.d.comb += nxt["w_idx"].eq(w_base + job_k)
+                        m.d.sync += [nb.eq(nb + 1), w_base.eq(w_base + job_k)]
                 with m.Else():
-                    m.d.comb += nxt["m_left"].eq(m_left - rows)
-                    m.d.sync += [a_base.eq(a_base + job_k), a_idx.eq(a_base + job_k)]
+                    m.d.comb += [nxt["m_left"].eq(m_left - rows), nxt["a_idx"].eq(a_base + job_k)]
+                    m.d.sync += a_base.eq(a_base + job_k)
             with m.Else():
                 m.d.comb += [
                     nxt["k"].eq(k + 1),
                     nxt["k_zero"].eq(0),
                     nxt["in_fold"].eq(in_fold & ~k_last),
                 ]
-                m.d.sync += [a_idx.eq(a_idx + 1), w_idx.eq(w_idx + 1)]
+                m.d.comb += [nxt["a_idx"].eq(a_idx + 1), nxt["w_idx"].eq(w_idx + 1)]
         with m.If(self.start & self.idle):
             m.d.comb += [
                 nxt["running"].eq(1),
@@ -239,22 +241,24 @@ class OSSequencer(wiring.Component):
                 nxt["s_last"].eq(self.job_plan.s_last),
                 nxt["m_left"].eq(self.job_m),
                 nxt["n_left"].eq(self.job_n),
+                nxt["bank"].eq(self.job_bank),
+                nxt["a_idx"].eq(0),
+                nxt["w_idx"].eq(0),
             ]
             m.d.sync += [
-                bank.eq(self.job_bank),
                 job_m.eq(self.job_m),
                 job_n.eq(self.job_n),
                 self.x_zp.eq(self.job_x_zp),
                 nb.eq(0),
                 a_base.eq(0),
                 w_base.eq(0),
-                a_idx.eq(0),
-                w_idx.eq(0),
             ]
         ready_n = Signal()
         m.d.comb += [
             ready_n.eq(nxt["since_end"] >= nxt["need"]),
             self.issue_next.eq(nxt["running"] & nxt["in_fold"] & ~(nxt["k_zero"] & ~ready_n)),
+            self.a_addr_next.eq(Cat(nxt["a_idx"], nxt["bank"])),
+            self.w_addr_next.eq(Cat(nxt["w_idx"], nxt["bank"])),
         ]
         m.d.sync += ready.eq(ready_n)
         self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,

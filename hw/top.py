@@ -330,11 +330,24 @@ class QmacTop(wiring.Component):
         idx_bits = {"a": _bits(cfg.a_buf_depth), "w": _bits(cfg.w_buf_depth)}
 
         def written(x: str, addr, ahead: bool = False):
+            """Word ``addr`` (``ahead``: the one after it) of stream ``x`` has been written."""
             ld, n = loaders[x], idx_bits[x]
             bank, idx = addr[n], addr[:n]
             done = Mux(bank, getattr(slots, f"{x}_loaded")[1], getattr(slots, f"{x}_loaded")[0])
-            filled = idx < ld.word_m1 if ahead else idx < ld.w_addr[:n]
-            return done | ((ld.bank == bank) & filled)
+            if not ahead:
+                return done | ((ld.bank == bank) & (idx < ld.w_addr[:n]))
+            if not engine.reads_ahead:
+                return done | ((ld.bank == bank) & (idx < ld.word_m1))
+            # With the engine's next address, the comparisons are registered a cycle early from
+            # the next values of both sides (the engine's registers move only when enabled).
+            addr_n = Mux(eng_run, getattr(engine, f"{x}_addr_next"), addr)
+            below = Signal(name=f"{x}_next_below")  # idx < word_m1
+            same = Signal(name=f"{x}_next_same")  # ld.bank == bank
+            m.d.sync += [
+                below.eq(addr_n[:n] < ld.word_m1_next),
+                same.eq((ld.bank ^ ld.loaded) == addr_n[n]),
+            ]
+            return done | (same & below)
 
         if engine.sequential_reads:
             # The engine's read index grows by at most 1 per enabled cycle within a job (it may

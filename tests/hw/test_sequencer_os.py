@@ -66,11 +66,13 @@ def run(cfg: ArrayConfig, jobs: list[tuple]) -> tuple[list[dict], list[int], lis
 
     async def monitor(ctx):
         cycle = 0
-        predicted = 0  # issue_next of the previous cycle (the sequencer is never stalled here)
+        predicted = None  # the *_next of the previous cycle (the sequencer is never stalled here)
         while len(words) < total:
             await ctx.delay(1e-9)  # after the driver's settings of this cycle
-            assert ctx.get(dut.issue) == predicted, f"issue_next mispredicted cycle {cycle}"
-            predicted = ctx.get(dut.issue_next)
+            now = (ctx.get(dut.issue), ctx.get(dut.a_addr), ctx.get(dut.w_addr))
+            assert cycle == 0 or now == predicted, f"*_next mispredicted cycle {cycle}"
+            predicted = (ctx.get(dut.issue_next), ctx.get(dut.a_addr_next),
+                         ctx.get(dut.w_addr_next))
             if ctx.get(dut.issue):
                 fold = None
                 if ctx.get(dut.fold.valid):
