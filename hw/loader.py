@@ -9,7 +9,7 @@ count is kept without a divider by counting ``inner`` beats per block and ``step
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -137,11 +137,18 @@ class StreamLoader(wiring.Component):
             self.word_m1_next.eq(self.word_m1),
         ]
         m.d.sync += self.word_m1.eq(self.word_m1_next)
+        # The flags' next values for a beat and for no beat, each from registers only, so that
+        # the late ``beat`` (tvalid from outside) only picks one of them.
+        inner_if_beat = Mux(last | inner_end, self.inner_last == 0,
+                            inner_cnt + 1 == self.inner_last)
+        outer_if_beat = Mux(last, self.outer_last <= 0,
+                            Mux(inner_end, outer_cnt + self._step >= self.outer_last,
+                                outer_cnt >= self.outer_last))
         m.d.sync += [
             inner_cnt.eq(inner_n),
             outer_cnt.eq(outer_n),
-            inner_end.eq(inner_n == self.inner_last),
-            outer_end.eq(outer_n >= self.outer_last),
+            inner_end.eq(Mux(beat, inner_if_beat, inner_cnt == self.inner_last)),
+            outer_end.eq(Mux(beat, outer_if_beat, outer_cnt >= self.outer_last)),
         ]
         with m.If(beat):
             with m.If(last):
