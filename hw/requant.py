@@ -54,6 +54,7 @@ from hw.dsp import check_enable, registered_product, stall_enable
 from hw.requant_plan import (
     CHUNK,
     POST_PRODUCT_STAGES,
+    PRE_PRODUCT_STAGES,
     chunk_lsbs,
     product_stages,
     requant_latency,
@@ -191,13 +192,19 @@ class Requant(wiring.Component):
         return requant_latency(self._config.acc_bits, self._config.mult_bits)
 
     def _multiply(self, m: Module, target, en) -> tuple:
-        """Stages 1 and 2: ``(acc + bias) * m0`` and the number of register stages it took."""
+        """Stages 1 to 3: ``(acc + bias) * m0`` and the number of register stages it took.
+
+        The biased accumulator is registered in the fabric before the multipliers' operand
+        registers: the adder sits by the parameter and accumulator registers, the DSP blocks in
+        their columns, and the way between them was a critical path.
+        """
         cfg = self._config
-        total = Signal(signed(cfg.acc_bits + 1))
-        m.d.comb += total.eq(self.i_acc + self.i_bias)
+        total = Signal(signed(cfg.acc_bits + 1), name="s_biased", reset_less=True)
+        m0 = Signal.like(self.i_m0, name="s_m0", reset_less=True)
+        m.d.sync += [total.eq(self.i_acc + self.i_bias), m0.eq(self.i_m0)]
         regs = []
         for i, ((a, la), (b, lb)) in enumerate(
-            (x, y) for x in _chunks(total) for y in _chunks(self.i_m0)
+            (x, y) for x in _chunks(total) for y in _chunks(m0)
         ):
             pp = registered_product(m, a, b, stages=2, en=en, target=target, name=f"pp{i}")
             regs.append((pp, la + lb))
@@ -215,7 +222,7 @@ class Requant(wiring.Component):
                 regs.append((reg, low))
         q = Signal(signed(cfg.acc_bits + 1 + cfg.mult_bits))
         m.d.comb += q.eq(regs[0][0] << regs[0][1])  # the exact product fits q_bits
-        return q, 2 + level
+        return q, 3 + level
 
     def elaborate(self, platform) -> Module:
         cfg = self._config
@@ -234,7 +241,7 @@ class Requant(wiring.Component):
         p = _Pipe(m)
 
         q, mul_stages = self._multiply(m, target, en)
-        assert mul_stages == 1 + product_stages(cfg.acc_bits, mult_bits)
+        assert mul_stages == PRE_PRODUCT_STAGES + product_stages(cfg.acc_bits, mult_bits)
         side = {"valid": self.i_valid, "shift": self.i_shift, "zp": self.i_y_zp,
                 "lo": self.i_act_min, "hi": self.i_act_max}
         for _ in range(mul_stages):
@@ -352,6 +359,7 @@ class Requant(wiring.Component):
         assert p.stages == mul_stages + len(POST_PRODUCT_STAGES)
         # The pipeline built is the one planned (a subclass may misreport ``latency``: the formal
         # test of a wrong latency relies on that).
-        assert 1 + product_stages(cfg.acc_bits, mult_bits) + len(POST_PRODUCT_STAGES) \
+        assert PRE_PRODUCT_STAGES + product_stages(cfg.acc_bits, mult_bits) \
+            + len(POST_PRODUCT_STAGES) \
             == requant_latency(cfg.acc_bits, mult_bits)
         return m if self._en is None else EnableInserter(self._en)(m)

@@ -7,12 +7,19 @@ shapes the unit (and the config needs no hardware import to know it).
 
 from __future__ import annotations
 
-__all__ = ["CHUNK", "POST_PRODUCT_STAGES", "chunk_lsbs", "product_stages", "requant_latency"]
+__all__ = [
+    "CHUNK", "POST_PRODUCT_STAGES", "PRE_PRODUCT_STAGES", "chunk_lsbs", "product_stages",
+    "requant_latency",
+]
 
 #: Width of the unsigned low chunks of a multiplier operand; the top chunk is signed and at most
 #: 18 bits, so that every partial product fits an 18 x 18 signed DSP multiplier (ECP5 MULT18X18D,
 #: and the narrower side of iCE40 SB_MAC16 and Xilinx DSP48E1).
 CHUNK = 17
+
+#: Register stages before the multiplier's own: ``acc + bias`` (with m0 beside it), then the
+#: operand registers of the multiplier blocks.
+PRE_PRODUCT_STAGES = 2
 
 #: The register stages after the multiplier, in order (``hw.requant.Requant`` builds exactly these):
 #: each does one narrow step so that no stage holds more than one adder, comparator or shifter half.
@@ -50,8 +57,9 @@ def product_stages(acc_bits: int, mult_bits: int) -> int:
 def requant_latency(acc_bits: int, mult_bits: int) -> int:
     """Cycles from ``i_valid`` to ``o_valid`` of the requantization unit.
 
-    1 (bias adder, the multiplier's operand registers) + multiplier stages (:func:`product_stages`)
-    + ``len(POST_PRODUCT_STAGES)`` (8). For acc_bits = 32 and mult_bits = 32 there are 2 x 2
-    partial products, so 1 + 3 + 8 = 12 cycles.
+    :data:`PRE_PRODUCT_STAGES` (2: the bias adder's register, the multiplier's operand
+    registers) + multiplier stages (:func:`product_stages`) + ``len(POST_PRODUCT_STAGES)`` (8).
+    For acc_bits = 32 and mult_bits = 32 there are 2 x 2 partial products, so 2 + 3 + 8 = 13
+    cycles.
     """
-    return 1 + product_stages(acc_bits, mult_bits) + len(POST_PRODUCT_STAGES)
+    return PRE_PRODUCT_STAGES + product_stages(acc_bits, mult_bits) + len(POST_PRODUCT_STAGES)
