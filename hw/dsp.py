@@ -104,6 +104,7 @@ def registered_product(
     target: Target,
     name: str,
     b_load: Value | None = None,
+    out_bits: int | None = None,
 ) -> Signal:
     """``a * b`` (both signed, at most 18 bits) after ``stages`` register stages.
 
@@ -127,16 +128,25 @@ def registered_product(
         Load ``b`` into its input register only on (enabled) cycles where ``b_load`` is high, so
         that the register holds a stationary operand (on ECP5 through the block's second clock
         enable, CE1). Default: every enabled cycle.
+    out_bits : int, optional
+        Width of the result, sign-extended (>= ``len(a) + len(b)``; default exactly that). Where
+        the block's own register is the last stage (ECP5, no fabric stage after it), the bits up
+        to 36 come from the block's sign-extended output pins, so that the product's sign bit
+        does not fan out to every upper bit of an adder far from the block.
 
     Returns
     -------
     Signal
-        ``signed(len(a) + len(b))``: the product of the operands sampled ``stages`` enabled cycles
+        ``signed(out_bits)``: the product of the operands sampled ``stages`` enabled cycles
         earlier.
     """
     _check(a, b, stages)
     width = len(a) + len(b)
-    product = Signal(signed(width), name=f"{name}_p")
+    if out_bits is None:
+        out_bits = width
+    if isinstance(out_bits, bool) or not isinstance(out_bits, int) or out_bits < width:
+        raise ValueError(f"out_bits must be an int >= {width}, not {out_bits!r}")
+    product = Signal(signed(out_bits), name=f"{name}_p")
     if target.dsp == "MULT18X18D":
         in_block = len(dsp_stage_names(stages))
         raw = Signal(signed(2 * DSP_OPERAND_BITS), name=f"{name}_raw")
@@ -171,7 +181,8 @@ def registered_product(
             **params,
             **ports,
         )
-        m.d.comb += product.eq(_fabric_delay(m, raw[:width].as_signed(), stages - in_block, name))
+        pins = min(out_bits, 2 * DSP_OPERAND_BITS) if stages == in_block else width
+        m.d.comb += product.eq(_fabric_delay(m, raw[:pins].as_signed(), stages - in_block, name))
         return product
     a_r = Signal(a.shape(), name=f"{name}_a", reset_less=True)
     b_r = Signal(b.shape(), name=f"{name}_b", reset_less=True)

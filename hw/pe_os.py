@@ -121,7 +121,8 @@ class OSPE(wiring.Component):
         stages = cfg.pe_pipeline + 1
         target = target_of(platform)
         prod = registered_product(
-            m, self.a_in, self.w_in, stages=stages, en=self.en, target=target, name="mul"
+            m, self.a_in, self.w_in, stages=stages, en=self.en, target=target, name="mul",
+            out_bits=cfg.acc_bits,
         )
         first = _flag_delay(m, self.first_in, stages, "first")
         cap = _flag_delay(m, self.last_in, stages + 1, "last")

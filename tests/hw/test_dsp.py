@@ -161,6 +161,20 @@ def test_ecp5_netlist_uses_dsp_registers(pipe, tmp_path):
         assert used == expected
         assert params["REG_INPUTA_CLK"] == params["REG_INPUTB_CLK"] == "CLK0"
         assert cell["connections"]["CE0"] != cell["connections"]["CLK0"]
+    # Where the block's output register is the last stage, the accumulator's upper bits come from
+    # the block's own sign-extended pins, not all from the product's sign pin.
+    data = json.loads(Path(stats["ecp5"]["netlist"]).read_text())
+    readers: dict = {}
+    for mod in data["modules"].values():
+        for c in mod["cells"].values():
+            for port, bits in c["connections"].items():
+                if c.get("port_directions", {}).get(port) == "input":
+                    for bit in bits:
+                        readers[bit] = readers.get(bit, 0) + 1
+    wide = cfg.acc_bits if pipe < 2 else cfg.product_bits  # pipe 2: a fabric stage after it
+    for cell in cells:
+        read = {k for k in range(36) if readers.get(cell["connections"][f"P{k}"][0])}
+        assert read == set(range(wide))
     for cell in _mult_cells(Path(stats["generic"]["netlist"])):  # inferred: no block registers
         assert all(v == "NONE" for k, v in cell["parameters"].items() if k.endswith("_CLK"))
     # Generic: operand registers and pipe product registers in the fabric (an operand register
@@ -226,6 +240,11 @@ def test_registered_product_checks():
         registered_product(m, b, Signal(8), stages=1, en=Const(1), target=GENERIC, name="x")
     with pytest.raises(ValueError, match=r"^stages must be an integer >= 1, not 0$"):
         registered_product(m, b, b, stages=0, en=Const(1), target=GENERIC, name="x")
+    with pytest.raises(ValueError, match=r"^out_bits must be an int >= 16, not 15$"):
+        registered_product(m, b, b, stages=1, en=Const(1), target=GENERIC, name="x", out_bits=15)
+    wide = registered_product(m, b, b, stages=1, en=Const(1), target=GENERIC, name="y",
+                              out_bits=40)
+    assert wide.shape() == signed(40)
 
 
 def test_pe_port_en_reaches_the_block():
