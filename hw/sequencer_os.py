@@ -149,15 +149,19 @@ class OSSequencer(wiring.Component):
         m_left = Signal(dim)  # M - mb * rows
         n_left = Signal(dim)  # N - nb * cols
         nb = Signal(dim)
-        a_base = Signal(dim + 1)
         w_base = Signal(dim + 1)
+        # The first word of the next row block (mb + 1) and column block (nb + 1), registers of
+        # their own: the next fold's first address is then a register, not an adder, on the way
+        # to the top's registered comparisons.
+        a_base_k = Signal(dim + 1)  # (mb + 1) * K
+        w_base_k = Signal(dim + 1)  # (nb + 1) * K
 
         # Cycles since the last word of the previous fold was addressed (saturating at rows). The
         # drain chains need fold *ends* at least rows cycles apart; within a job the fold period
         # max(K, rows) guarantees it, across jobs with different K a fold start may have to wait.
         since_end = Signal(range(rows + 1), init=rows)
         need = Signal(range(rows + 1))  # a fold may start once since_end >= rows + 1 - K
-        # Registered copies of values otherwise computed from k (a_base + k, k < K, k == 0), so
+        # Registered copies of values otherwise computed from k (block start + k, k < K, k == 0), so
         # that the read addresses and enables come straight from registers: the top compares them
         # with its loaders' progress to stall the engine, a path that ends at every enable.
         a_idx = Signal(a_idx_bits)
@@ -213,16 +217,17 @@ class OSSequencer(wiring.Component):
                 m.d.comb += nxt["w_idx"].eq(w_base)
                 with m.If(last_mb):
                     m.d.comb += [nxt["m_left"].eq(job_m), nxt["a_idx"].eq(0)]
-                    m.d.sync += a_base.eq(0)
+                    m.d.sync += a_base_k.eq(job_k)
                     with m.If(last_nb):
                         m.d.comb += nxt["running"].eq(0)
                     with m.Else():
                         m.d.comb += nxt["n_left"].eq(n_left - cols)
-                        m.d.comb += nxt["w_idx"].eq(w_base + job_k)
-                        m.d.sync += [nb.eq(nb + 1), w_base.eq(w_base + job_k)]
+                        m.d.comb += nxt["w_idx"].eq(w_base_k)
+                        m.d.sync += [nb.eq(nb + 1), w_base.eq(w_base_k),
+                                     w_base_k.eq(w_base_k + job_k)]
                 with m.Else():
-                    m.d.comb += [nxt["m_left"].eq(m_left - rows), nxt["a_idx"].eq(a_base + job_k)]
-                    m.d.sync += a_base.eq(a_base + job_k)
+                    m.d.comb += [nxt["m_left"].eq(m_left - rows), nxt["a_idx"].eq(a_base_k)]
+                    m.d.sync += a_base_k.eq(a_base_k + job_k)
             with m.Else():
                 m.d.comb += [
                     nxt["k"].eq(k + 1),
@@ -250,8 +255,9 @@ class OSSequencer(wiring.Component):
                 job_n.eq(self.job_n),
                 self.x_zp.eq(self.job_x_zp),
                 nb.eq(0),
-                a_base.eq(0),
                 w_base.eq(0),
+                a_base_k.eq(self.job_k),
+                w_base_k.eq(self.job_k),
             ]
         ready_n = Signal()
         m.d.comb += [
