@@ -2,7 +2,7 @@
 
 Structure::
 
-    w_data ──► storage[depth] ──► read stage (block RAM output) ──► q (register) ──► r_data
+    w_data ──► write register ──► storage[depth] ──► read stage (block RAM output) ──► q ──► r_data
 
 A plain first-word-fall-through FIFO (Amaranth's ``SyncFIFOBuffered``) hands its block RAM's
 output to the logic that consumes it. On ECP5 that output, without the DP16KD's own output
@@ -10,7 +10,8 @@ register, arrives 5.6 ns after the clock at speed grade -6 and was among the slo
 the whole top. Here the read is a two-stage pipeline that advances as one (``adv``): the block
 RAM's read register and ``q``, a register with nothing between it and the block RAM, which the
 ECP5 flow moves into the DP16KD output register (``qmac.synth.bram_outreg``). ``r_data`` comes
-straight from ``q``.
+straight from ``q``. The write is registered too (the block RAM's input setup time after the
+writer's logic was a critical path); ``level`` counts a word from the cycle it is offered.
 
 Both stages hold when the word at ``q`` waits to be read and the consumer is not reading it
 (``adv = ~r_rdy | r_en``, with ``r_en`` the consumer's register in ``qmac_top``), so no word is
@@ -29,7 +30,7 @@ from hw.memories import unchecked_memory
 __all__ = ["OutFifo", "OUT_FIFO_LATENCY"]
 
 #: Cycles from a write (``w_en``) to its word on ``r_data`` with ``r_rdy`` (an empty FIFO).
-OUT_FIFO_LATENCY = 3
+OUT_FIFO_LATENCY = 4
 
 
 class OutFifo(wiring.Component):
@@ -94,10 +95,13 @@ class OutFifo(wiring.Component):
         v1, v2 = Signal(), Signal()  # a word in the read register / in q
         q = Signal(self._width, reset_less=True)
         adv, issue = Signal(), Signal()
+        w_en_q = Signal()
+        w_data_q = Signal(self._width, reset_less=True)
+        m.d.sync += [w_en_q.eq(self.w_en), w_data_q.eq(self.w_data)]
         m.d.comb += [
             wr.addr.eq(produce),
-            wr.data.eq(self.w_data),
-            wr.en.eq(self.w_en),
+            wr.data.eq(w_data_q),
+            wr.en.eq(w_en_q),
             adv.eq(~v2 | self.r_en),
             issue.eq(adv & (stored != 0)),
             rd.addr.eq(consume),
@@ -105,9 +109,9 @@ class OutFifo(wiring.Component):
             self.r_rdy.eq(v2),
             self.r_data.eq(q),
         ]
-        m.d.sync += produce.eq(produce + self.w_en)
+        m.d.sync += produce.eq(produce + w_en_q)
         m.d.sync += consume.eq(consume + issue)
-        m.d.sync += stored.eq(stored + self.w_en - issue)
+        m.d.sync += stored.eq(stored + w_en_q - issue)
         # Kept as a register of its own (stored + v1 + v2): the writer's stall decision reads it.
         m.d.sync += self.level.eq(self.level + self.w_en - (self.r_en & v2))
         with m.If(adv):
