@@ -8,7 +8,7 @@ Structure::
     s_axis_a/w/param ──► StreamLoader ──► a / w / param memories (2 banks each)
     engine (OSEngine or WSEngine, under EnableInserter(eng_run)) ◄── buffer read ports
       └─ result rows ──► PartialSums (hw/psum.py: partial sums of a K split, 3 cycles)
-                         ──► OutPath (hw/outpath.py): param lookup (2 cycles) ──► cols x Requant
+                         ──► OutPath (hw/outpath.py): param lookup (3 cycles) ──► cols x Requant
                          ──► output FIFO ──► m_axis_out
 
 Job slots. A slot is taken when its command is accepted and freed when the job's last result row
