@@ -122,8 +122,9 @@ class OSEngine(Engine):
             cmask1.eq(seq.col_mask),
             xzp1.eq(seq.x_zp),
         ]
-        # Buffer words are registered before the subtraction: a block RAM's clock-to-output time
-        # (ECP5 DP16KD without output register) plus the subtractor was the critical path.
+        # Buffer words are registered before the subtraction, with nothing between the block RAM
+        # and the register: on ECP5 that register becomes the DP16KD's own output register
+        # (qmac.synth.bram_outreg), whose clock-to-output time is 0.97 ns instead of 5.6 ns.
         v2, first2, last2 = Signal(), Signal(), Signal()
         rmask2, cmask2 = Signal(rows), Signal(cols)
         xzp2 = Signal(signed(cfg.a_bits))
