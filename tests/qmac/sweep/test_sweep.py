@@ -369,6 +369,12 @@ def test_toml_scalars_are_one_value_axes(tmp_path):
         ('n_test = "5"', r"^n_test must be an integer, not '5'$"),
         ('workload = "matmul7"', r"^workload must be one of matmul16, .*, not 'matmul7'$"),
         ("freq_mhz = -5", r"^freq_mhz must be a positive number, not -5$"),
+        ("pnr = true\nspeed = 5", r"^speed must be an ECP5 speed grade, one of 6, 7, 8, not 5$"),
+        ("pnr = true\nspeed = 6.0",
+         r"^speed must be an ECP5 speed grade, one of 6, 7, 8, not 6\.0$"),
+        ("pnr = true\nseeds = 0",
+         r"^seeds must be a positive integer \(nextpnr seeds 1\.\.N\), not 0$"),
+        ("pnr = true\nseeds = true", r"^seeds must be a positive integer .*, not True$"),
     ],
 )
 def test_toml_options_rejected_when_read(tmp_path, options, message):
