@@ -2,8 +2,8 @@
 
 docs/ENGINE.md has the timing of each member. :class:`Engine` is the base of ``OSEngine``
 (``hw/engine_os.py``) and ``WSEngine`` (``hw/engine_ws.py``): QmacTop reads only what is declared
-here (``sequential_reads``, ``stream_start_penalty``, ``job_cycles``, ``latencies``), never an
-attribute one engine happens to have.
+here (``sequential_reads``, ``reads_ahead``, ``back_lag``, ``stream_start_penalty``,
+``job_cycles``, ``latencies``), never an attribute one engine happens to have.
 """
 
 from __future__ import annotations
@@ -62,9 +62,11 @@ class Engine(wiring.Component):
     ----------
     config : ArrayConfig
     en : Value, optional
-        The engine's stall enable, handed to its mesh for the registers an ``EnableInserter`` does
-        not reach (the DSP blocks of the ECP5 target); the engine's own logic is stalled by the
-        ``EnableInserter`` its parent puts around it.
+        The engine's stall enable. With ``back_lag == 0`` it is handed to the mesh for the
+        registers an ``EnableInserter`` does not reach (the DSP blocks of the ECP5 target), and
+        the engine's own logic is stalled by the ``EnableInserter`` its parent puts around it.
+        With ``back_lag > 0`` the engine applies it to all its registers itself (default: never
+        stalled).
 
     Members
     -------
@@ -86,6 +88,13 @@ class Engine(wiring.Component):
     #: stall decision a cycle ahead (no same-cycle path from the engine's state to the enables of
     #: its registers), and its "word loaded" comparisons a cycle before that.
     reads_ahead: bool = False
+    #: Cycles by which the engine's result side follows its enable: its ``res_*`` rows are taken
+    #: on the cycles ``en`` was high ``back_lag`` cycles earlier. An engine with a lag applies
+    #: ``en`` itself (its parent passes ``en`` and puts no ``EnableInserter`` around it) and needs
+    #: the output path to take a row on each of those cycles (QmacTop: ``run`` guaranteed for
+    #: ``back_lag`` cycles more, ``OutPath.run2_next``). 0: the parent stalls the engine with an
+    #: ``EnableInserter(en)`` and takes rows on the ``en`` cycles themselves.
+    back_lag: int = 0
 
     def __init__(self, config: ArrayConfig, *, en: Value | None = None) -> None:
         self._MustUse__silence = True  # a rejected instance is not an unused design

@@ -13,18 +13,30 @@ Datapath, from the cycle ``s`` on which a word's address is on ``a_addr``/``w_ad
     s + 1  buffer data in (block RAM output)
     s + 2  buffer word registered
     s + 3  registered x - x_zp (zero for rows outside M) and weights (zero for columns outside N)
-    s + 3 + i / + j   enters mesh row i / column j (skew)
+    s + 3 + i / + j   leaves the skew for row i / column j
+    s + 4 + i / + j   enters mesh row i / column j (the back's input stage, below)
 
 Row ``r`` of a fold leaves on ``res_acc`` at ``s_last + result_latency + r``, where ``s_last`` is
-the cycle its last word (``k = K - 1``) was addressed and ``result_latency = 3 +
-mesh.drain_latency + cols - 1 = rows + cols + pe_pipeline + 4``. The tags of the row (``nb``,
+the cycle its last word (``k = K - 1``) was addressed and ``result_latency = 3 + BACK_LAG +
+mesh.drain_latency + cols - 1 = rows + cols + pe_pipeline + 5``. The tags of the row (``nb``,
 ``bank``, ``last``, ``lanes``) are computed by the sequencer at ``s_last`` and delayed by the same
 amount; rows beyond M are not emitted.
+
+Two enables. The engine is not wrapped in an ``EnableInserter`` by its parent: it applies its
+stall enable ``en`` itself, in two halves. The front (sequencer, zero-point edge, skews) runs on
+``en``. The back (mesh, deskew, row tags) runs ``BACK_LAG = 1`` cycle behind, on ``en_back``, a
+register copy of ``en``, and takes its inputs through one register stage that loads on every cycle
+(``back_*``). So the back's state on cycle ``t + 1`` is what it would have been on cycle ``t``
+with one enable: its rows are the same, one cycle later, and are taken on the cycles ``en`` was
+high one cycle before (``Engine.back_lag``). The back is most of the engine's flip-flops (the
+mesh's, and the clock enables of its DSP blocks), so its enable is a flip-flop one short hop from
+``en``, and ``en``'s own next-state logic, which the parent computes from the front's state, drives
+only the front.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Const, EnableInserter, Module, Mux, Signal, signed
 from amaranth.lib import data
 
 from hw.engine import Engine
@@ -36,6 +48,8 @@ __all__ = ["OSEngine"]
 
 #: Cycles from an address to the registered, zero-point-corrected operands at the skew input.
 EDGE_LATENCY = 3
+#: Cycles by which the back (mesh, deskew, row tags) follows the front (module docstring).
+BACK_LAG = 1
 
 
 class OSEngine(Engine):
@@ -58,6 +72,7 @@ class OSEngine(Engine):
 
     sequential_reads = True
     reads_ahead = True
+    back_lag = BACK_LAG
 
     @property
     def stream_start_penalty(self) -> int:
@@ -68,7 +83,7 @@ class OSEngine(Engine):
     def result_latency(self) -> int:
         """Cycles from addressing a fold's last word to its row 0 on ``res_acc``."""
         cfg = self._config
-        return EDGE_LATENCY + (cfg.rows - 1 + cfg.pe_pipeline + 3) + cfg.cols - 1
+        return EDGE_LATENCY + BACK_LAG + (cfg.rows - 1 + cfg.pe_pipeline + 3) + cfg.cols - 1
 
     @property
     def job_plan_fields(self) -> dict:
@@ -92,7 +107,12 @@ class OSEngine(Engine):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.submodules.seq = seq = OSSequencer(self._config)
+        en = Const(1) if self._en is None else self._en
+        # The back's enable: a copy of en one cycle late, kept apart from any equal register.
+        en_back = Signal(name="en_back", attrs={"keep": 1})
+        m.d.sync += en_back.eq(en)
+        seq = OSSequencer(self._config)
+        m.submodules.seq = EnableInserter(en)(seq)
         self._connect_job(m, seq)
         m.d.comb += [
             self.a_en.eq(seq.issue),
@@ -102,19 +122,23 @@ class OSEngine(Engine):
             self.a_addr_next.eq(seq.a_addr_next),
             self.w_addr_next.eq(seq.w_addr_next),
         ]
-        a_skew, w_skew = self._edge(m, seq)
-        self._mesh(m, a_skew, w_skew)
-        self._row_tags(m, seq)
+        a_skew, w_skew = self._edge(m, seq, en)
+        self._mesh(m, a_skew, w_skew, en_back)
+        self._row_tags(m, seq, en_back)
         return m
 
-    def _edge(self, m: Module, seq: OSSequencer) -> tuple[Skew, Skew]:
-        """Zero-point edge: s -> s + 1 (flags) -> s + 2 (words) -> s + 3 (operands), then skew."""
+    def _edge(self, m: Module, seq: OSSequencer, en) -> tuple[Skew, Skew]:
+        """Zero-point edge: s -> s + 1 (flags) -> s + 2 (words) -> s + 3 (operands), then skew.
+
+        All of it runs on ``en`` (the front)."""
         cfg = self._config
         rows, cols = cfg.rows, cfg.cols
+        edge = Module()
+        m.submodules.edge = EnableInserter(en)(edge)
         v1, first1, last1 = Signal(), Signal(), Signal()
         rmask1, cmask1 = Signal(rows), Signal(cols)
         xzp1 = Signal(signed(cfg.a_bits))
-        m.d.sync += [
+        edge.d.sync += [
             v1.eq(seq.issue),
             first1.eq(seq.first),
             last1.eq(seq.last),
@@ -130,7 +154,7 @@ class OSEngine(Engine):
         xzp2 = Signal(signed(cfg.a_bits))
         a_word = Signal.like(self.a_data, reset_less=True)
         w_word = Signal.like(self.w_data, reset_less=True)
-        m.d.sync += [
+        edge.d.sync += [
             v2.eq(v1),
             first2.eq(first1),
             last2.eq(last1),
@@ -141,52 +165,66 @@ class OSEngine(Engine):
             w_word.eq(self.w_data),
         ]
         lane = data.StructLayout({"d": signed(cfg.diff_bits), "first": 1, "last": 1})
-        m.submodules.a_skew = a_skew = Skew(rows, lane)
-        m.submodules.w_skew = w_skew = Skew(cols, signed(cfg.w_bits))
+        a_skew = Skew(rows, lane)
+        w_skew = Skew(cols, signed(cfg.w_bits))
+        m.submodules.a_skew = EnableInserter(en)(a_skew)
+        m.submodules.w_skew = EnableInserter(en)(w_skew)
         for i in range(rows):
             a_i = a_word[i * cfg.a_bits : (i + 1) * cfg.a_bits].as_signed()
-            m.d.sync += [
+            edge.d.sync += [
                 a_skew.i_data[i].d.eq(Mux(rmask2[i], a_i - xzp2, 0)),
                 a_skew.i_data[i].first.eq(v2 & first2),
                 a_skew.i_data[i].last.eq(v2 & last2),
             ]
         for j in range(cols):
             w_j = w_word[j * cfg.w_bits : (j + 1) * cfg.w_bits].as_signed()
-            m.d.sync += w_skew.i_data[j].eq(Mux(cmask2[j], w_j, 0))
+            edge.d.sync += w_skew.i_data[j].eq(Mux(cmask2[j], w_j, 0))
         return a_skew, w_skew
 
-    def _mesh(self, m: Module, a_skew: Skew, w_skew: Skew) -> None:
-        """Mesh fed by the skews, its column outputs deskewed into rows on ``res_acc``."""
+    def _mesh(self, m: Module, a_skew: Skew, w_skew: Skew, en_back) -> None:
+        """Mesh fed by the skews through the back's input stage, its column outputs deskewed into
+        rows on ``res_acc``; the mesh and the deskew run on ``en_back``."""
         cfg = self._config
-        m.submodules.mesh = mesh = OSMesh(cfg, en=self._en)
+        # The back's input stage loads on every cycle (the engine's own module has no enable).
+        a_in = Signal.like(a_skew.o_data, name="back_a", reset_less=True)
+        w_in = Signal.like(w_skew.o_data, name="back_w", reset_less=True)
+        m.d.sync += [a_in.eq(a_skew.o_data), w_in.eq(w_skew.o_data)]
+        m.submodules.mesh = mesh = OSMesh(cfg, en=en_back)
         for i in range(cfg.rows):
             m.d.comb += [
-                mesh.a_in[i].eq(a_skew.o_data[i].d),
-                mesh.first_in[i].eq(a_skew.o_data[i].first),
-                mesh.last_in[i].eq(a_skew.o_data[i].last),
+                mesh.a_in[i].eq(a_in[i].d),
+                mesh.first_in[i].eq(a_in[i].first),
+                mesh.last_in[i].eq(a_in[i].last),
             ]
-        m.d.comb += mesh.w_in.eq(w_skew.o_data)
-        m.submodules.deskew = deskew = Skew(cfg.cols, signed(cfg.acc_bits), reverse=True)
+        m.d.comb += mesh.w_in.eq(w_in)
+        deskew = Skew(cfg.cols, signed(cfg.acc_bits), reverse=True)
+        m.submodules.deskew = EnableInserter(en_back)(deskew)
         m.d.comb += [deskew.i_data.eq(mesh.col_out), self.res_acc.eq(deskew.o_data)]
 
-    def _row_tags(self, m: Module, seq: OSSequencer) -> None:
-        """Fold tags delayed to row 0's arrival, then one result row per cycle."""
+    def _row_tags(self, m: Module, seq: OSSequencer, en_back) -> None:
+        """Fold tags delayed to row 0's arrival, then one result row per cycle.
+
+        The fold descriptor enters the back through a register that loads on every cycle, like
+        the mesh's operands; the rest runs on ``en_back``."""
         cfg = self._config
         desc = fold_layout(cfg)
-        prev = seq.fold
-        for stage in range(self.result_latency - 1):
+        tags = Module()
+        m.submodules.tags = EnableInserter(en_back)(tags)
+        prev = Signal(desc, name="back_fold")
+        m.d.sync += prev.eq(seq.fold)
+        for stage in range(self.result_latency - 1 - BACK_LAG):
             nxt = Signal(desc, name=f"desc_d{stage + 1}")
-            m.d.sync += nxt.eq(prev)
+            tags.d.sync += nxt.eq(prev)
             prev = nxt
         e_active = Signal()
         e_r = Signal(range(cfg.rows + 1))
         e = Signal(desc)
-        with m.If(prev.valid):
-            m.d.sync += [e_active.eq(1), e_r.eq(0), e.eq(prev)]
-        with m.Elif(e_active):
-            m.d.sync += e_r.eq(e_r + 1)
-            with m.If(e_r == cfg.rows - 1):
-                m.d.sync += e_active.eq(0)
+        with tags.If(prev.valid):
+            tags.d.sync += [e_active.eq(1), e_r.eq(0), e.eq(prev)]
+        with tags.Elif(e_active):
+            tags.d.sync += e_r.eq(e_r + 1)
+            with tags.If(e_r == cfg.rows - 1):
+                tags.d.sync += e_active.eq(0)
         m.d.comb += [
             self.res_valid.eq(e_active & (e_r < e.nrows)),
             self.res_last.eq(e.last & (e_r == e.nrows - 1)),

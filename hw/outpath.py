@@ -64,6 +64,7 @@ def outpath_signature(config: ArrayConfig, param_words: int) -> wiring.Signature
         {
             "run": Out(1),
             "run_next": Out(1),
+            "run2_next": Out(1),
             "res_valid": In(1),
             "res_acc": In(ArrayLayout(signed(config.acc_bits), cols)),
             "res_nb": In(config.dim_bits),
@@ -108,6 +109,10 @@ class OutPath(wiring.Component):
     run_next : Out(1)
         ``run`` of the next cycle (its register's input), for a parent that registers a stall
         decision of its own a cycle ahead.
+    run2_next : Out(1)
+        High only if ``run`` is high on both of the next two cycles (the FIFO has room for one
+        more entry than ``run_next`` asks: a cycle adds at most one), for a parent whose rows
+        come a cycle after its stall decision (``Engine.back_lag``).
     res_valid, res_acc, res_nb, res_bank, res_last, res_lanes : In
         A result row as the engine gives it (docs/ENGINE.md); taken when ``run & res_valid``.
         ``res_acc`` is ArrayLayout(signed(acc_bits), cols), without bias.
@@ -235,7 +240,10 @@ class OutPath(wiring.Component):
         # ---- output FIFO and stream ----------------------------------------------------------
         fifo = OutFifo(width=cols * ob + 1, depth=self._fifo_depth)
         m.submodules.out_fifo = fifo
-        m.d.comb += self.run_next.eq(fifo.level + 3 <= self._fifo_depth)
+        m.d.comb += [
+            self.run_next.eq(fifo.level + 3 <= self._fifo_depth),
+            self.run2_next.eq(fifo.level + 4 <= self._fifo_depth),
+        ]
         m.d.sync += run.eq(self.run_next)
         m.d.comb += [
             fifo.w_en.eq(units[0].o_valid & run),

@@ -6,7 +6,7 @@ Structure::
 
     cmd ──► JobSlots (hw/slots.py: 2 slots, slot = bank = job index mod 2)
     s_axis_a/w/param ──► StreamLoader ──► a / w / param memories (2 banks each)
-    engine (OSEngine or WSEngine, under EnableInserter(eng_run)) ◄── buffer read ports
+    engine (OSEngine or WSEngine, stalled by eng_run) ◄── buffer read ports
       └─ result rows ──► PartialSums (hw/psum.py: partial sums of a K split, 3 cycles)
                          ──► OutPath (hw/outpath.py): param lookup (3 cycles) ──► cols x Requant
                          ──► output FIFO ──► m_axis_out
@@ -33,9 +33,12 @@ either holds the result (the job then sends no output) or passes it on to requan
 
 Stall. ``run`` is OutPath's registered "the output FIFO has room for the rows in flight" (see
 hw/outpath.py). The engine runs on ``eng_run = run & ~hold``, for the "os" engine a flip-flop
-computed a cycle ahead from the next values of its terms (docs/ENGINE.md, "Stall"); PartialSums,
-the parameter lookup and the requantizers on ``run`` (each requantizer on its own copy), and they
-take a row from the engine only on ``eng_run`` cycles.
+computed a cycle ahead from the next values of its terms (docs/ENGINE.md, "Stall"), where ``run``
+is ``run2``, "the output path runs this cycle and the next": the "os" engine's mesh runs a cycle
+behind its sequencer (``Engine.back_lag``), so its rows come a cycle after the enabled cycle that
+made them (``res_en``), and the output path must take them then. PartialSums, the parameter
+lookup and the requantizers run on ``run`` (each requantizer on its own copy), and they take a row
+from the engine only on ``res_en`` cycles, which are all ``run`` cycles.
 Stalled parts hold their state and the buffer read ports hold their data, so nothing is lost or
 duplicated.
 
@@ -317,7 +320,8 @@ class QmacTop(wiring.Component):
         cfg = self._config
         engine = self._engine
         eng_run, hold = self._eng_run, Signal()
-        m.submodules.engine = EnableInserter(eng_run)(engine)
+        # An engine with a back lag applies eng_run itself (docs/ENGINE.md).
+        m.submodules.engine = engine if engine.back_lag else EnableInserter(eng_run)(engine)
         a_rd, w_rd = mems["a"].read_port(), mems["w"].read_port()
         m.d.comb += [
             a_rd.addr.eq(engine.a_addr),
@@ -372,6 +376,14 @@ class QmacTop(wiring.Component):
             a_ok = written("a", engine.a_addr)
             w_ok = written("w", engine.w_addr)
         m.d.comb += hold.eq((engine.a_en & ~a_ok) | (engine.w_en & ~w_ok))
+        # With a back lag the rows of an enabled cycle reach the output path back_lag cycles
+        # later, so the output path must run then too (run2_next; a lag of one cycle).
+        if engine.back_lag:
+            assert engine.back_lag == 1, "OutPath guarantees run for one cycle ahead"
+            run_n, run = out.run2_next, Signal(name="run2")
+            m.d.sync += run.eq(run_n)
+        else:
+            run_n, run = out.run_next, out.run
         if engine.sequential_reads and engine.reads_ahead:
             # eng_run as a register: next cycle's "out.run & ~hold" from the next values of its
             # terms (the read enables after this cycle, enabled or not, and the checks above), so
@@ -379,12 +391,20 @@ class QmacTop(wiring.Component):
             a_en_n = Mux(eng_run, engine.a_en_next, engine.a_en)
             w_en_n = Mux(eng_run, engine.w_en_next, engine.w_en)
             run_r = Signal(name="eng_run_r")
-            m.d.sync += run_r.eq(out.run_next & ~((a_en_n & ~a_ok_n) | (w_en_n & ~w_ok_n)))
+            m.d.sync += run_r.eq(run_n & ~((a_en_n & ~a_ok_n) | (w_en_n & ~w_ok_n)))
             m.d.comb += eng_run.eq(run_r)
         else:
-            m.d.comb += eng_run.eq(out.run & ~hold)
-        # For tests: the terms whose relation eng_run == run & ~hold the register must keep.
-        self.stall_terms = (eng_run, out.run, hold)
+            m.d.comb += eng_run.eq(run & ~hold)
+        # The cycles whose result rows (res_*) are taken: eng_run, back_lag cycles late.
+        res_en = eng_run
+        for stage in range(engine.back_lag):
+            res_en_d = Signal(name=f"res_en_d{stage + 1}")
+            m.d.sync += res_en_d.eq(res_en)
+            res_en = res_en_d
+        # For tests: the terms whose relation eng_run == run & ~hold the register must keep, and
+        # the output path's run, which must be high whenever rows are taken (res_en).
+        self.stall_terms = (eng_run, run, hold)
+        self.take_terms = (res_en, out.run)
         # Jobs started in the engine whose last result row has not left it yet (0..2).
         in_engine = Signal(range(3))
         # The readiness of the slot that ``eng_ptr`` points at is registered (``can_start``), so
@@ -416,19 +436,20 @@ class QmacTop(wiring.Component):
         finished_now = Signal()
         m.d.comb += [
             started_now.eq(engine.start & eng_run),
-            finished_now.eq(engine.res_valid & engine.res_last & eng_run),
+            finished_now.eq(engine.res_valid & engine.res_last & res_en),
             slots.start.eq(started_now),
         ]
         with m.If(started_now & ~finished_now):
             m.d.sync += in_engine.eq(in_engine + 1)
         with m.Elif(~started_now & finished_now):
             m.d.sync += in_engine.eq(in_engine - 1)
-        # Rows reach the partial sums (and the output path) only on cycles the engine advances.
+        # Rows reach the partial sums (and the output path) only on the cycles they are taken
+        # (res_en), which are all ``run`` cycles of the output path.
         psum = PartialSums(cfg)
         m.submodules.psum = EnableInserter(out.run)(psum)
         bank = engine.res_bank
         m.d.comb += [
-            psum.i_valid.eq(engine.res_valid & ~hold),
+            psum.i_valid.eq(engine.res_valid & res_en),
             psum.i_acc.eq(engine.res_acc),
             psum.i_nb.eq(engine.res_nb),
             psum.i_bank.eq(bank),

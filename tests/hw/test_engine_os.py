@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from amaranth.hdl import Elaboratable, EnableInserter, Module, Signal
+from amaranth.hdl import Elaboratable, Module, Signal
 from amaranth.lib.memory import Memory
 from amaranth.sim import Simulator
 
@@ -18,18 +18,27 @@ from tests.hw.streams import os_a_words, w_words
 
 
 class Harness(Elaboratable):
-    """The engine under ``EnableInserter(run)`` with its two buffers, as QmacTop wires them."""
+    """The engine stalled by ``run`` with its two buffers, as QmacTop wires them: the engine
+    applies ``run`` itself (``back_lag``), and its rows are taken on ``res_en``, ``run`` delayed
+    by ``back_lag`` cycles."""
 
     def __init__(self, cfg: ArrayConfig, a_init: list[int], w_init: list[int]) -> None:
         self.cfg = cfg
-        self.engine = OSEngine(cfg)
         self.run = Signal(init=1)
+        self.res_en = Signal(init=1)
+        self.engine = OSEngine(cfg, en=self.run)
         self.a_init, self.w_init = a_init, w_init
 
     def elaborate(self, platform):
         cfg, e = self.cfg, self.engine
         m = Module()
-        m.submodules.engine = EnableInserter(self.run)(e)
+        m.submodules.engine = e
+        res_en = self.run
+        for _ in range(e.back_lag):
+            res_en_d = Signal(init=1)
+            m.d.sync += res_en_d.eq(res_en)
+            res_en = res_en_d
+        m.d.comb += self.res_en.eq(res_en)
         fields = {"m": e.job_m, "k": e.job_k, "n": e.job_n}
         m.d.comb += [e.job_plan[n].eq(v) for n, v in e.plan_values(fields).items()]
         a_mem = Memory(shape=cfg.rows * cfg.a_bits, depth=2 * cfg.a_buf_depth, init=self.a_init)
@@ -92,22 +101,25 @@ def run_engine(cfg, jobs, *, seed=0, stall=0.0, start_gap=0):
     async def monitor(ctx):
         cycle = 0
         while len(rows_out) < total_rows:
-            _, _, run, valid, acc, nb, bank, last, lanes, rel, go = await ctx.tick().sample(
-                dut.run,
-                e.res_valid,
-                e.res_acc,
-                e.res_nb,
-                e.res_bank,
-                e.res_last,
-                e.res_lanes,
-                e.released,
-                e.start & e.idle,
+            _, _, run, res_en, valid, acc, nb, bank, last, lanes, rel, go = (
+                await ctx.tick().sample(
+                    dut.run,
+                    dut.res_en,
+                    e.res_valid,
+                    e.res_acc,
+                    e.res_nb,
+                    e.res_bank,
+                    e.res_last,
+                    e.res_lanes,
+                    e.released,
+                    e.start & e.idle,
+                )
             )
             if run and go:
                 events["start"].append(cycle)
             if run and rel:
                 events["released"].append(cycle)
-            if run and valid:
+            if res_en and valid:
                 rows_out.append(
                     ([int(x) for x in acc], int(nb), int(bank), int(last), int(lanes), cycle)
                 )

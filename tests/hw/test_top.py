@@ -185,12 +185,20 @@ def run_top(
 
     result["stall_mismatch"] = []
 
+    result["take_without_run"] = []
+
     async def stall_check(ctx):
         # eng_run may be a register computed a cycle ahead: it must equal run & ~hold every cycle.
+        # Rows are taken on res_en cycles (eng_run, back_lag cycles late): the output path must
+        # run on each of them.
         eng_run, run, hold = dut.stall_terms  # set on elaboration
-        async for _, _, er, r, h, cycles in ctx.tick().sample(eng_run, run, hold, dut.cycle_count):
+        res_en, out_run = dut.take_terms
+        terms = (eng_run, run, hold, res_en, out_run, dut.cycle_count)
+        async for _, _, er, r, h, take, o_run, cycles in ctx.tick().sample(*terms):
             if er != (r & ~h & 1):
                 result["stall_mismatch"].append(int(cycles))
+            if take and not o_run:
+                result["take_without_run"].append(int(cycles))
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -244,6 +252,7 @@ def check(cfg, jobs, result):
     assert result["error"] == 0
     assert result["busy_at_end"] == 0
     assert result["stall_mismatch"] == [], "eng_run != run & ~hold on these cycles"
+    assert result["take_without_run"] == [], "rows taken while the output path stalls"
 
 
 CFG = ArrayConfig(rows=2, cols=3, a_buf_depth=32, w_buf_depth=32, param_depth=16, out_fifo_depth=4)
