@@ -219,15 +219,25 @@ class OSEngine(Engine):
         e_active = Signal()
         e_r = Signal(range(cfg.rows + 1))
         e = Signal(desc)
+        # res_valid = e_active & (e_r < e.nrows) and res_last = e.last & (e_r == e.nrows - 1),
+        # registered from the next values of their terms: the row flags feed the top's counters.
+        valid, last = Signal(name="row_valid"), Signal(name="row_last")
         with tags.If(prev.valid):
-            tags.d.sync += [e_active.eq(1), e_r.eq(0), e.eq(prev)]
+            tags.d.sync += [
+                e_active.eq(1), e_r.eq(0), e.eq(prev),
+                valid.eq(prev.nrows > 0), last.eq(prev.last & (prev.nrows == 1)),
+            ]
         with tags.Elif(e_active):
-            tags.d.sync += e_r.eq(e_r + 1)
+            tags.d.sync += [
+                e_r.eq(e_r + 1),
+                valid.eq((e_r != cfg.rows - 1) & (e_r + 1 < e.nrows)),
+                last.eq(e.last & (e_r + 2 == e.nrows)),
+            ]
             with tags.If(e_r == cfg.rows - 1):
                 tags.d.sync += e_active.eq(0)
         m.d.comb += [
-            self.res_valid.eq(e_active & (e_r < e.nrows)),
-            self.res_last.eq(e.last & (e_r == e.nrows - 1)),
+            self.res_valid.eq(valid),
+            self.res_last.eq(last),
             self.res_nb.eq(e.nb),
             self.res_bank.eq(e.bank),
             self.res_lanes.eq(e.lanes),

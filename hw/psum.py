@@ -30,12 +30,14 @@ paths. For the same reason the read port is not transparent (a transparent read 
 multiplexer after the block RAM) and a read on the edge of a write to its entry may return
 anything (``no_rw_check``, hw/memories.py). Instead, a row whose entry one of the three rows
 ahead of it has not written by the edge of its read gets that row's sum from the S3, S4 or S5
-register of every sum (``o_acc``, ``acc4``, ``acc5``); the choice is registered with the read.
+register of every sum (``o_acc``, ``acc4``, ``acc5``); the choice is registered with the read, as
+one-hot selects (``cont`` folded in) copied per lane, so the held sum is one AND-OR level before
+each lane's adder.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -150,19 +152,38 @@ class PartialSums(wiring.Component):
         total = Signal(row_layout)
         writes = Signal()
         m.d.comb += writes.eq(t2.valid & t2.hold)
+        m.d.comb += [
+            from_s3.eq(writes & (t2.row == t1.row)),
+            from_s4.eq(wrote & (wrote_row == t1.row)),
+            from_s5.eq(wrote2 & (wrote2_row == t1.row)),
+        ]
+        # The choice as one-hot selects with ``cont`` folded in (none for a fresh job), a copy
+        # per lane (kept apart by Yosys): one flag driving every bit of every lane's multiplexer
+        # was a long net before the adders. Newest first: S3, S4, S5, else the memory's word.
+        choices = (
+            t1.cont & from_s3,
+            t1.cont & ~from_s3 & from_s4,
+            t1.cont & ~from_s3 & ~from_s4 & from_s5,
+            t1.cont & ~from_s3 & ~from_s4 & ~from_s5,
+        )
         for j in range(cols):  # sums stay in acc_bits: ArrayConfig.check_k bounds the whole K
+            sel = Signal(4, name=f"held_sel{j}", attrs={"keep": 1})
+            m.d.sync += sel.eq(Cat(*choices))
+            terms = (self.o_acc[j], acc4[j], acc5[j], rd_q[j])
+            width = cfg.acc_bits
             m.d.comb += [
-                held[j].eq(Mux(from_s3, self.o_acc[j],
-                               Mux(from_s4, acc4[j], Mux(from_s5, acc5[j], rd_q[j])))),
-                total[j].eq(acc2[j] + Mux(t2.cont, held[j], 0)),
+                held[j].eq(
+                    (terms[0].as_unsigned() & sel[0].replicate(width))
+                    | (terms[1].as_unsigned() & sel[1].replicate(width))
+                    | (terms[2].as_unsigned() & sel[2].replicate(width))
+                    | (terms[3].as_unsigned() & sel[3].replicate(width))
+                ),
+                total[j].eq(acc2[j] + held[j]),
             ]
         m.d.sync += [
             t1.eq(t0), acc1.eq(self.i_acc),
             t2.eq(t1), acc2.eq(acc1),
             rd_q.eq(rd.data),
-            from_s3.eq(writes & (t2.row == t1.row)),
-            from_s4.eq(wrote & (wrote_row == t1.row)),
-            from_s5.eq(wrote2 & (wrote2_row == t1.row)),
             wrote.eq(writes), wrote_row.eq(t2.row),
             wrote2.eq(wrote), wrote2_row.eq(wrote_row),
             acc4.eq(self.o_acc), acc5.eq(acc4),

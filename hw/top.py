@@ -271,7 +271,6 @@ class QmacTop(wiring.Component):
                 ld.tdata.eq(getattr(self, f"{port}_tdata")),
                 ld.tvalid.eq(getattr(self, f"{port}_tvalid")),
                 ld.tlast.eq(getattr(self, f"{port}_tlast")),
-                getattr(self, f"{port}_tready").eq(ld.tready),
             ]
             loaded = getattr(slots, f"{x}_loaded")
             bounds = slots.derived
@@ -282,12 +281,17 @@ class QmacTop(wiring.Component):
             # command. Nothing else changes the geometry while ``go`` is high (a slot is
             # rewritten only once free).
             fill = Mux(ld.bank, slots.valid[1] & ~loaded[1], slots.valid[0] & ~loaded[0])
-            settled, go = Signal(name=f"{x}_settled"), Signal(name=f"{x}_go")
+            # ``go`` twice, equal registers kept apart: one drives the loader's counters, the
+            # other only the ``tready`` port, wherever the placer puts the port.
+            settled = Signal(name=f"{x}_settled")
+            go = Signal(name=f"{x}_go", attrs={"keep": 1})
+            go_port = Signal(name=f"{x}_go_port", attrs={"keep": 1})
             inner_last = Signal.like(ld.inner_last, name=f"{x}_inner_last")
             outer_last = Signal.like(ld.outer_last, name=f"{x}_outer_last")
             m.d.sync += [
                 settled.eq(fill & ~ld.loaded),
                 go.eq(settled & fill & ~ld.loaded),
+                go_port.eq(settled & fill & ~ld.loaded),
                 inner_last.eq(Mux(ld.bank, bounds[1][f"{x}_inner_last"],
                                   bounds[0][f"{x}_inner_last"])),
                 outer_last.eq(Mux(ld.bank, bounds[1][f"{x}_outer_last"],
@@ -295,6 +299,7 @@ class QmacTop(wiring.Component):
             ]
             m.d.comb += [
                 ld.go.eq(go),
+                getattr(self, f"{port}_tready").eq(go_port),
                 ld.inner_last.eq(inner_last),
                 ld.outer_last.eq(outer_last),
                 getattr(slots, f"{x}_done").eq(ld.loaded),
