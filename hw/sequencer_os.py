@@ -175,6 +175,10 @@ class OSSequencer(wiring.Component):
         k_end = Signal(init=1)  # k == s_last
         last_mb = Signal(init=1)  # m_left <= rows
         last_nb = Signal(init=1)  # n_left <= cols
+        # idle = ~running | (fold_end & last_mb & last_nb), registered from the next values of
+        # its terms: ``start & idle`` selects the next value of every register here, so it
+        # must be a gate from flip-flops.
+        idle = Signal(init=1)
         wait = Signal()
         issue = Signal()
         fold_end = Signal()
@@ -190,7 +194,7 @@ class OSSequencer(wiring.Component):
             self.row_mask.eq(Cat(*[m_left > i for i in range(rows)])),
             self.col_mask.eq(Cat(*[n_left > j for j in range(cols)])),
             self.released.eq(issue & k_last & last_mb & last_nb),
-            self.idle.eq(~running | (fold_end & last_mb & last_nb)),
+            self.idle.eq(idle),
             self.fold.valid.eq(issue & k_last),
             self.fold.nb.eq(nb),
             self.fold.bank.eq(bank),
@@ -267,12 +271,16 @@ class OSSequencer(wiring.Component):
             self.w_addr_next.eq(Cat(nxt["w_idx"], nxt["bank"])),
         ]
         m.d.sync += ready.eq(ready_n)
-        self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
-                    flags=(k_last, k_end, last_mb, last_nb))
+        flags_n = self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
+                              flags=(k_last, k_end, last_mb, last_nb))
+        _, k_end_n, last_mb_n, last_nb_n = flags_n
+        wait_n = nxt["k_zero"] & ~ready_n
+        m.d.sync += idle.eq(~nxt["running"] | (~wait_n & k_end_n & last_mb_n & last_nb_n))
         return m
 
-    def _flags(self, m: Module, *, k, m_left, n_left, advance, flags) -> None:
-        """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case.
+    def _flags(self, m: Module, *, k, m_left, n_left, advance, flags) -> tuple:
+        """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case; returns
+        their next values (the registers' inputs), in that order.
 
         Each case compares registers only (or a new job's fields with constants): within a fold
         ``k + 1 == job_k - 1`` is ``k == job_k - 2``, at a fold end ``k`` restarts at 0, and a
@@ -289,6 +297,14 @@ class OSSequencer(wiring.Component):
         m_single = Signal()  # job_m <= rows
         plan = self.job_plan
         starting = self.start & self.idle
+        k_last_n, k_end_n, last_mb_n, last_nb_n = (
+            Signal(name=f"{name}_n") for name in ("k_last", "k_end", "last_mb", "last_nb"))
+        m.d.comb += [
+            k_last_n.eq(k_last), k_end_n.eq(k_end), last_mb_n.eq(last_mb), last_nb_n.eq(last_nb),
+        ]
+        m.d.sync += [
+            k_last.eq(k_last_n), k_end.eq(k_end_n), last_mb.eq(last_mb_n), last_nb.eq(last_nb_n),
+        ]
         with m.If(starting):
             m.d.sync += [
                 k_one.eq(plan.k_one),
@@ -296,19 +312,22 @@ class OSSequencer(wiring.Component):
                 s_zero.eq(plan.s_zero),
                 s_m1.eq(plan.s_m1),
                 m_single.eq(plan.m_single),
-                k_last.eq(plan.k_one),
-                k_end.eq(plan.s_zero),
-                last_mb.eq(plan.m_single),
-                last_nb.eq(plan.n_single),
+            ]
+            m.d.comb += [
+                k_last_n.eq(plan.k_one),
+                k_end_n.eq(plan.s_zero),
+                last_mb_n.eq(plan.m_single),
+                last_nb_n.eq(plan.n_single),
             ]
         with m.Elif(advance):
             with m.If(k_end):
-                m.d.sync += [k_last.eq(k_one), k_end.eq(s_zero)]
+                m.d.comb += [k_last_n.eq(k_one), k_end_n.eq(s_zero)]
                 with m.If(last_mb):
-                    m.d.sync += last_mb.eq(m_single)
+                    m.d.comb += last_mb_n.eq(m_single)
                     with m.If(~last_nb):
-                        m.d.sync += last_nb.eq(n_left <= 2 * cols)
+                        m.d.comb += last_nb_n.eq(n_left <= 2 * cols)
                 with m.Else():
-                    m.d.sync += last_mb.eq(m_left <= 2 * rows)
+                    m.d.comb += last_mb_n.eq(m_left <= 2 * rows)
             with m.Else():
-                m.d.sync += [k_last.eq(k == k_m2), k_end.eq(k == s_m1)]
+                m.d.comb += [k_last_n.eq(k == k_m2), k_end_n.eq(k == s_m1)]
+        return k_last_n, k_end_n, last_mb_n, last_nb_n
