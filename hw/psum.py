@@ -147,15 +147,17 @@ class PartialSums(wiring.Component):
         acc4, acc5 = Signal(row_layout), Signal(row_layout)
         from_s3, from_s4, from_s5 = Signal(), Signal(), Signal()
         wrote, wrote_row = Signal(), Signal(idx_bits)  # the S3 row's write
-        wrote2, wrote2_row = Signal(), Signal(idx_bits)  # the S4 row's write
         held = Signal(row_layout)
         total = Signal(row_layout)
         writes = Signal()
         m.d.comb += writes.eq(t2.valid & t2.hold)
-        m.d.comb += [
-            from_s3.eq(writes & (t2.row == t1.row)),
-            from_s4.eq(wrote & (wrote_row == t1.row)),
-            from_s5.eq(wrote2 & (wrote2_row == t1.row)),
+        # from_s3 = writes & (t2.row == t1.row), from_s4 = wrote & (wrote_row == t1.row) and
+        # from_s5 = "the S4 row wrote, to t1.row", registered a stage early from the same rows
+        # one stage back (every register here advances on the same cycles).
+        m.d.sync += [
+            from_s3.eq(t1.valid & t1.hold & (t1.row == t0.row)),
+            from_s4.eq(writes & (t2.row == t0.row)),
+            from_s5.eq(wrote & (wrote_row == t0.row)),
         ]
         # The choice as one-hot selects with ``cont`` folded in (none for a fresh job), a copy
         # per lane (kept apart by Yosys): one flag driving every bit of every lane's multiplexer
@@ -185,7 +187,6 @@ class PartialSums(wiring.Component):
             t2.eq(t1), acc2.eq(acc1),
             rd_q.eq(rd.data),
             wrote.eq(writes), wrote_row.eq(t2.row),
-            wrote2.eq(wrote), wrote2_row.eq(wrote_row),
             acc4.eq(self.o_acc), acc5.eq(acc4),
         ]
 

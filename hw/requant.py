@@ -285,32 +285,34 @@ class Requant(wiring.Component):
         # The fine shift keeps only the h_bits that survive saturation, h[:h_bits] =
         # coarse[f : f + h_bits]; whether h fits, i.e. h[h_bits - 1:] = coarse[h_bits - 1 + f:] is
         # all sign bits, is prepared as 8-bit group flags of coarse[h_bits + 6:] (which must be
-        # uniform for any f) and the 7-bit window below it (uniform from bit f on), so that no
-        # stage reduces the whole word.
+        # uniform for any f) and two flags of the 7-bit window below it (all ones / all zeros from
+        # bit f on), so that no stage reduces the whole word.
         span = (1 << _FINE_BITS) - 1
         top = coarse[h_bits - 1 + span:]
         groups = [top[g:g + 8] for g in range(0, len(top), 8)]
         h_low = Signal(signed(h_bits), name="s_h_low", reset_less=True)
-        window = Signal(span, name="s_window", reset_less=True)
+        # The window's part is checked here too (its bits from f on, ``tail``), as two flags.
+        full = (1 << span) - 1
+        tail = Signal(span)  # the window bits that belong to h[h_bits - 1:]
+        window = coarse[h_bits - 1:h_bits - 1 + span]
+        m.d.comb += tail.eq(Const(full, span) << fine_amount)
+        window_ones = Signal(name="s_window_ones", reset_less=True)
+        window_zeros = Signal(name="s_window_zeros", reset_less=True)
         ones = Signal(len(groups), name="s_ones", reset_less=True)
         zeros = Signal(len(groups), name="s_zeros", reset_less=True)
         negative = Signal(name="s_negative", reset_less=True)
-        window_from = Signal(_FINE_BITS, name="s_window_from", reset_less=True)
         m.d.sync += [
             h_low.eq((coarse >> fine_amount)[:h_bits]),
-            window.eq(coarse[h_bits - 1:h_bits - 1 + span]),
+            window_ones.eq((window | ~tail) == full),
+            window_zeros.eq((window & tail) == 0),
             ones.eq(Cat(*(g.all() for g in groups))),
             zeros.eq(Cat(*(~g.any() for g in groups))),
             negative.eq(coarse[-1]),
-            window_from.eq(fine_amount),
         ]
         side = dict(zip(side, p.stage(**side), strict=True))
 
         # saturate: h to h_bits signed bits (a sign check, no comparator).
-        full = (1 << span) - 1
-        tail = Signal(span)  # the window bits that belong to h[h_bits - 1:]
-        m.d.comb += tail.eq(Const(full, span) << window_from)
-        fits = (ones.all() & ((window | ~tail) == full)) | (zeros.all() & ((window & tail) == 0))
+        fits = (ones.all() & window_ones) | (zeros.all() & window_zeros)
         h_sat = Signal(signed(h_bits), name="s_h_sat", reset_less=True)
         m.d.sync += h_sat.eq(Mux(fits, h_low,
                                  Mux(negative, -(1 << (h_bits - 1)), (1 << (h_bits - 1)) - 1)))

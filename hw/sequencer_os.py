@@ -166,6 +166,10 @@ class OSSequencer(wiring.Component):
         # with its loaders' progress to stall the engine, a path that ends at every enable.
         a_idx = Signal(a_idx_bits)
         w_idx = Signal(w_idx_bits)
+        # a_idx + 1 and w_idx + 1 as registers of their own: the next address within a fold is
+        # then a register, with no adder before the top's comparison of it.
+        a_idx_p1 = Signal(a_idx_bits, init=1)
+        w_idx_p1 = Signal(w_idx_bits, init=1)
         in_fold = Signal()
         k_zero = Signal(init=1)
         # Comparisons of the state, registered from its next value (``*_n`` below), so that the
@@ -238,7 +242,7 @@ class OSSequencer(wiring.Component):
                     nxt["k_zero"].eq(0),
                     nxt["in_fold"].eq(in_fold & ~k_last),
                 ]
-                m.d.comb += [nxt["a_idx"].eq(a_idx + 1), nxt["w_idx"].eq(w_idx + 1)]
+                m.d.comb += [nxt["a_idx"].eq(a_idx_p1), nxt["w_idx"].eq(w_idx_p1)]
         with m.If(self.start & self.idle):
             m.d.comb += [
                 nxt["running"].eq(1),
@@ -270,7 +274,11 @@ class OSSequencer(wiring.Component):
             self.a_addr_next.eq(Cat(nxt["a_idx"], nxt["bank"])),
             self.w_addr_next.eq(Cat(nxt["w_idx"], nxt["bank"])),
         ]
-        m.d.sync += ready.eq(ready_n)
+        m.d.sync += [
+            ready.eq(ready_n),
+            a_idx_p1.eq(nxt["a_idx"] + 1),
+            w_idx_p1.eq(nxt["w_idx"] + 1),
+        ]
         flags_n = self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
                               flags=(k_last, k_end, last_mb, last_nb))
         _, k_end_n, last_mb_n, last_nb_n = flags_n
