@@ -1,7 +1,7 @@
 """Synthesize a preset's QmacTop; break its resources down into PEs, mesh, requant units, rest.
 
     python scripts/synth_preset.py --preset int8-8x8 --target ecp5 [--out FILE.json]
-        [--hw-target ecp5] [--buf-depth 64] [--pnr --seeds 3 --speed 6]
+        [--hw-target ecp5] [--buf-depth 64] [--pe-pipeline 2] [--pnr --seeds 3 --speed 6]
 
 Four flattened Yosys runs on the same Verilog: the whole ``qmac_top`` (the totals), the mesh
 (``qmac_top.engine.mesh``: all PEs), one interior PE, and one requantization unit
@@ -12,8 +12,9 @@ separate runs rather than per-module statistics of one run. Prints a table and w
 
 ``--hw-target ecp5`` generates the Verilog with MULT18X18D instances (``hw.emit``'s target;
 generic infers them); ``--buf-depth`` overrides the activation/weight bank depth (64 is the
-sweep's); ``--pnr`` places and routes the whole top for ``--seeds`` seeds at ``--speed`` and
-prints the median and minimum Fmax and the worst path groups from the routed SDF.
+sweep's), ``--pe-pipeline`` the PE's product stages; ``--pnr`` places and routes the whole top
+for ``--seeds`` seeds at ``--speed`` and prints the median and minimum Fmax and the worst path
+groups from the routed SDF.
 """
 
 from __future__ import annotations
@@ -66,20 +67,31 @@ def main(argv: list[str] | None = None) -> int:
                     help="primitives of the generated Verilog (default generic: inferred)")
     ap.add_argument("--buf-depth", type=int, default=None,
                     help="words per activation/weight bank (default: the preset's)")
+    ap.add_argument("--pe-pipeline", type=int, default=None,
+                    help="the PE's product pipeline stages (default: the preset's)")
     ap.add_argument("--pnr", action="store_true", help="place and route the whole top (ecp5)")
     ap.add_argument("--seeds", type=int, default=3, help="nextpnr seeds 1..N (default 3)")
     ap.add_argument("--speed", type=int, default=6, choices=SPEED_GRADES)
     ap.add_argument("--freq", type=float, default=150.0, help="target clock, MHz")
     args = ap.parse_args(argv)
     cfg = preset(args.preset)
+    overrides = {}
     if args.buf_depth is not None:
-        cfg = cfg.replace(a_buf_depth=args.buf_depth, w_buf_depth=args.buf_depth)
+        overrides.update(a_buf_depth=args.buf_depth, w_buf_depth=args.buf_depth)
+    if args.pe_pipeline is not None:
+        overrides.update(pe_pipeline=args.pe_pipeline)
+    try:
+        cfg = cfg.replace(**overrides)
+    except (TypeError, ValueError) as exc:
+        ap.error(str(exc))
     if args.pnr and args.target != "ecp5":
         ap.error(f"--pnr needs --target ecp5, not {args.target!r}")
     label = f"{args.preset}-{args.target}" + ("" if args.hw_target == "generic" else
                                               f"-{args.hw_target}")
     if args.buf_depth is not None:
         label += f"-buf{args.buf_depth}"
+    if args.pe_pipeline is not None:
+        label += f"-pipe{args.pe_pipeline}"
     work = args.workdir / label
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

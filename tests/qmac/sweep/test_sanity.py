@@ -92,3 +92,23 @@ def test_int8_8x8_preset_one_dsp_per_pe(tmp_path):
     # the rest of the design's DSPs are the requantization multipliers, not PEs in LUTs
     assert s["dsp"]["total"] == n_pe + s["dsp"]["requant_all"] + s["dsp"]["rest"]
     assert s["dsp"]["rest"] == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--pe-pipeline", "9"], "pe_pipeline must be in [0, 2], not 9"),
+        (["--buf-depth", "0"], "a_buf_depth"),
+    ],
+)
+def test_synth_preset_rejects_a_bad_override_in_one_line(tmp_path, args, message):
+    """A bad --pe-pipeline / --buf-depth is refused before any synthesis, without a traceback."""
+    script = str(ROOT / "scripts" / "synth_preset.py")
+    proc = subprocess.run(
+        [sys.executable, script, "--workdir", str(tmp_path), *args],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
