@@ -171,10 +171,17 @@ class PartialSums(wiring.Component):
         for j in range(cols):  # sums stay in acc_bits: ArrayConfig.check_k bounds the whole K
             sel = Signal(4, name=f"held_sel{j}", attrs={"keep": 1})
             m.d.sync += sel.eq(Cat(*choices))
-            value = 0
-            for i, term in enumerate((self.o_acc[j], acc4[j], acc5[j], rd_q[j])):
-                value = value | (term.as_unsigned() & sel[i].replicate(cfg.acc_bits))
-            m.d.comb += [held[j].eq(value), total[j].eq(acc2[j] + held[j])]
+            terms = (self.o_acc[j], acc4[j], acc5[j], rd_q[j])
+            width = cfg.acc_bits
+            m.d.comb += [
+                held[j].eq(
+                    (terms[0].as_unsigned() & sel[0].replicate(width))
+                    | (terms[1].as_unsigned() & sel[1].replicate(width))
+                    | (terms[2].as_unsigned() & sel[2].replicate(width))
+                    | (terms[3].as_unsigned() & sel[3].replicate(width))
+                ),
+                total[j].eq(acc2[j] + held[j]),
+            ]
         m.d.sync += [
             t1.eq(t0), acc1.eq(self.i_acc),
             t2.eq(t1), acc2.eq(acc1),

@@ -288,11 +288,10 @@ class QmacTop(wiring.Component):
             go_port = Signal(name=f"{x}_go_port", attrs={"keep": 1})
             inner_last = Signal.like(ld.inner_last, name=f"{x}_inner_last")
             outer_last = Signal.like(ld.outer_last, name=f"{x}_outer_last")
-            wanted = fill & ~ld.loaded
             m.d.sync += [
-                settled.eq(wanted),
-                go.eq(settled & wanted),
-                go_port.eq(settled & wanted),
+                settled.eq(fill & ~ld.loaded),
+                go.eq(settled & fill & ~ld.loaded),
+                go_port.eq(settled & fill & ~ld.loaded),
                 inner_last.eq(Mux(ld.bank, bounds[1][f"{x}_inner_last"],
                                   bounds[0][f"{x}_inner_last"])),
                 outer_last.eq(Mux(ld.bank, bounds[1][f"{x}_outer_last"],
