@@ -208,12 +208,10 @@ class OSSequencer(wiring.Component):
         ]
         # Next values of the registers that the comparisons above are made of, and of those whose
         # next value the engine reports (``issue_next``: whether it reads on the next enabled
-        # cycle, for a parent that registers its stall decision a cycle ahead) or ``idle`` is
-        # registered from (the fold flags, set case by case in ``_flags``).
+        # cycle, for a parent that registers its stall decision a cycle ahead).
         state = {"running": running, "in_fold": in_fold, "k_zero": k_zero,
                  "since_end": since_end, "need": need, "k": k, "job_k": job_k, "s_last": s_last,
-                 "m_left": m_left, "n_left": n_left, "a_idx": a_idx, "w_idx": w_idx, "bank": bank,
-                 "k_last": k_last, "k_end": k_end, "last_mb": last_mb, "last_nb": last_nb}
+                 "m_left": m_left, "n_left": n_left, "a_idx": a_idx, "w_idx": w_idx, "bank": bank}
         nxt = {name: Signal.like(reg, name=f"{name}_n") for name, reg in state.items()}
         m.d.comb += [nxt[name].eq(reg) for name, reg in state.items()]
         m.d.sync += [reg.eq(nxt[name]) for name, reg in state.items()]
@@ -281,16 +279,16 @@ class OSSequencer(wiring.Component):
             a_idx_p1.eq(nxt["a_idx"] + 1),
             w_idx_p1.eq(nxt["w_idx"] + 1),
         ]
-        self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
-                    flags=(k_last, k_end, last_mb, last_nb), nxt=nxt)
+        flags_n = self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
+                              flags=(k_last, k_end, last_mb, last_nb))
+        _, k_end_n, last_mb_n, last_nb_n = flags_n
         wait_n = nxt["k_zero"] & ~ready_n
-        m.d.sync += idle.eq(
-            ~nxt["running"] | (~wait_n & nxt["k_end"] & nxt["last_mb"] & nxt["last_nb"]))
+        m.d.sync += idle.eq(~nxt["running"] | (~wait_n & k_end_n & last_mb_n & last_nb_n))
         return m
 
-    def _flags(self, m: Module, *, k, m_left, n_left, advance, flags, nxt) -> None:
-        """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case, into
-        their next values ``nxt[name]`` (which default to the registers' values).
+    def _flags(self, m: Module, *, k, m_left, n_left, advance, flags) -> tuple:
+        """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case; returns
+        their next values (the registers' inputs), in that order.
 
         Each case compares registers only (or a new job's fields with constants): within a fold
         ``k + 1 == job_k - 1`` is ``k == job_k - 2``, at a fold end ``k`` restarts at 0, and a
@@ -308,7 +306,13 @@ class OSSequencer(wiring.Component):
         plan = self.job_plan
         starting = self.start & self.idle
         k_last_n, k_end_n, last_mb_n, last_nb_n = (
-            nxt[name] for name in ("k_last", "k_end", "last_mb", "last_nb"))
+            Signal(name=f"{name}_n") for name in ("k_last", "k_end", "last_mb", "last_nb"))
+        m.d.comb += [
+            k_last_n.eq(k_last), k_end_n.eq(k_end), last_mb_n.eq(last_mb), last_nb_n.eq(last_nb),
+        ]
+        m.d.sync += [
+            k_last.eq(k_last_n), k_end.eq(k_end_n), last_mb.eq(last_mb_n), last_nb.eq(last_nb_n),
+        ]
         with m.If(starting):
             m.d.sync += [
                 k_one.eq(plan.k_one),
@@ -334,3 +338,4 @@ class OSSequencer(wiring.Component):
                     m.d.comb += last_mb_n.eq(m_left <= 2 * rows)
             with m.Else():
                 m.d.comb += [k_last_n.eq(k == k_m2), k_end_n.eq(k == s_m1)]
+        return k_last_n, k_end_n, last_mb_n, last_nb_n
