@@ -113,9 +113,9 @@ class StreamLoader(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        inner_cnt, inner_n = Signal(16), Signal(16)
-        outer_cnt, outer_n = Signal(17), Signal(17)
-        word = Signal(self._addr_bits)
+        inner_cnt, inner_n = Signal(16, name="inner_cnt"), Signal(16, name="inner_n")
+        outer_cnt, outer_n = Signal(17, name="outer_cnt"), Signal(17, name="outer_n")
+        word = Signal(self._addr_bits, name="word")
         lane = Signal(range(self._lanes)) if self._lanes > 1 else None
         beat = Signal()
         last = Signal()
@@ -136,13 +136,28 @@ class StreamLoader(wiring.Component):
             outer_n.eq(outer_cnt),
             self.word_m1_next.eq(self.word_m1),
         ]
-        m.d.sync += self.word_m1.eq(self.word_m1_next)
+        # word_m1 + 1 as a register of its own, so that word_m1_next (which the parent compares
+        # with its read index) is a choice of registers with no adder before the comparison.
+        word_p1 = Signal(signed(self._addr_bits + 1), init=0)
+        m.d.sync += [self.word_m1.eq(self.word_m1_next), word_p1.eq(self.word_m1_next + 1)]
+        # The geometry's derived bounds, registered on every cycle: valid from the cycle ``go``
+        # rises (the geometry is stable the cycle before), so that each comparison below is
+        # of two registers, with no adder before it.
+        inner_m1 = Signal(17, name="inner_m1")  # inner_last - 1 (a block's next-to-last beat)
+        outer_m_step = Signal(signed(19), name="outer_m_step")  # outer_last - step
+        inner_zero = Signal(name="inner_zero")  # inner_last == 0
+        outer_le0 = Signal(name="outer_le0")  # outer_last <= 0
+        m.d.sync += [
+            inner_m1.eq(self.inner_last - 1),
+            outer_m_step.eq(self.outer_last - self._step),
+            inner_zero.eq(self.inner_last == 0),
+            outer_le0.eq(self.outer_last <= 0),
+        ]
         # The flags' next values for a beat and for no beat, each from registers only, so that
         # the late ``beat`` (tvalid from outside) only picks one of them.
-        inner_if_beat = Mux(last | inner_end, self.inner_last == 0,
-                            inner_cnt + 1 == self.inner_last)
-        outer_if_beat = Mux(last, self.outer_last <= 0,
-                            Mux(inner_end, outer_cnt + self._step >= self.outer_last,
+        inner_if_beat = Mux(last | inner_end, inner_zero, inner_cnt == inner_m1)
+        outer_if_beat = Mux(last, outer_le0,
+                            Mux(inner_end, outer_cnt >= outer_m_step,
                                 outer_cnt >= self.outer_last))
         m.d.sync += [
             inner_cnt.eq(inner_n),
@@ -164,11 +179,11 @@ class StreamLoader(wiring.Component):
                     m.d.comb += inner_n.eq(inner_cnt + 1)
                 if self._lanes == 1:
                     m.d.sync += word.eq(word + 1)
-                    m.d.comb += self.word_m1_next.eq(self.word_m1 + 1)
+                    m.d.comb += self.word_m1_next.eq(word_p1)
                 else:
                     with m.If(lane == self._lanes - 1):
                         m.d.sync += [lane.eq(0), word.eq(word + 1)]
-                        m.d.comb += self.word_m1_next.eq(self.word_m1 + 1)
+                        m.d.comb += self.word_m1_next.eq(word_p1)
                     with m.Else():
                         m.d.sync += lane.eq(lane + 1)
         return m

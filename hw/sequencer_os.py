@@ -30,9 +30,10 @@ def job_plan(config: ArrayConfig) -> dict:
     """What the sequencer sets up when a job starts, as functions of the job's ``m``, ``k``, ``n``.
 
     ``{name: (shape, function)}`` (:attr:`hw.engine.Engine.job_plan_fields`): the fold's last
-    step ``s_last = max(K, rows) - 1``, ``s_m1 = s_last - 1``, ``k_m2 = K - 2``, the wait ``need``
-    for the drain chains, and the comparisons of a fresh job (``K == 1``, ``s_last == 0``,
-    ``M <= rows``, ``N <= cols``). ``qmac_top`` computes them when it takes the command, so that
+    step ``s_last = max(K, rows) - 1``, ``s_m1 = s_last - 1``, ``k_m2 = K - 2``, the wait
+    ``need = rows + 1 - K`` (0 for ``K > rows``) for the drain chains as ``need - 1`` and
+    ``need <= 1``, and the comparisons of a fresh job (``K == 1``, ``s_last == 0``, ``M <= rows``,
+    ``N <= cols``). ``qmac_top`` computes them when it takes the command, so that
     a job's start loads registers from its slot through a multiplexer and nothing else.
     """
     rows, cols, dim = config.rows, config.cols, config.dim_bits
@@ -40,8 +41,12 @@ def job_plan(config: ArrayConfig) -> dict:
     def s_last(f):
         return Mux(f["k"] > rows, f["k"], rows) - 1
 
+    def need(f):
+        return Mux(f["k"] > rows, 0, rows + 1 - f["k"])
+
     return {
-        "need": (range(rows + 1), lambda f: Mux(f["k"] > rows, 0, rows + 1 - f["k"])),
+        "need_m1": (range(-1, rows + 1), lambda f: need(f) - 1),
+        "need_le1": (1, lambda f: need(f) <= 1),
         "s_last": (dim, s_last),
         "s_m1": (signed(dim + 2), lambda f: s_last(f) - 1),
         "k_m2": (signed(dim + 2), lambda f: f["k"] - 2),
@@ -160,7 +165,10 @@ class OSSequencer(wiring.Component):
         # drain chains need fold *ends* at least rows cycles apart; within a job the fold period
         # max(K, rows) guarantees it, across jobs with different K a fold start may have to wait.
         since_end = Signal(range(rows + 1), init=rows)
-        need = Signal(range(rows + 1))  # a fold may start once since_end >= rows + 1 - K
+        # A fold may start once since_end >= need = rows + 1 - K (0 for K > rows); need is kept
+        # as the two registers its comparisons need:
+        need_m1 = Signal(range(-1, rows + 1))  # need - 1: since_end + 1 >= need
+        need_le1 = Signal(init=1)  # need <= 1: a fold may start right after a fold's last word
         # Registered copies of values otherwise computed from k (block start + k, k < K, k == 0), so
         # that the read addresses and enables come straight from registers: the top compares them
         # with its loaders' progress to stall the engine, a path that ends at every enable.
@@ -210,7 +218,7 @@ class OSSequencer(wiring.Component):
         # next value the engine reports (``issue_next``: whether it reads on the next enabled
         # cycle, for a parent that registers its stall decision a cycle ahead).
         state = {"running": running, "in_fold": in_fold, "k_zero": k_zero,
-                 "since_end": since_end, "need": need, "k": k, "job_k": job_k, "s_last": s_last,
+                 "since_end": since_end, "k": k, "job_k": job_k, "s_last": s_last,
                  "m_left": m_left, "n_left": n_left, "a_idx": a_idx, "w_idx": w_idx, "bank": bank}
         nxt = {name: Signal.like(reg, name=f"{name}_n") for name, reg in state.items()}
         m.d.comb += [nxt[name].eq(reg) for name, reg in state.items()]
@@ -248,7 +256,6 @@ class OSSequencer(wiring.Component):
                 nxt["running"].eq(1),
                 nxt["in_fold"].eq(1),
                 nxt["k_zero"].eq(1),
-                nxt["need"].eq(self.job_plan.need),
                 nxt["k"].eq(0),
                 nxt["job_k"].eq(self.job_k),
                 nxt["s_last"].eq(self.job_plan.s_last),
@@ -267,10 +274,37 @@ class OSSequencer(wiring.Component):
                 a_base_k.eq(self.job_k),
                 w_base_k.eq(self.job_k),
             ]
+        # The next values that the top's stall register and this module's own decisions are
+        # made of, case by case (a start, a step of a running fold, a fold end, nothing), so that
+        # each case is a comparison of registers (or of a new job's need from its slot) and the
+        # decisions (start, advance = running & ~wait) only pick one: a fold that waits is on
+        # its first word, so wait's two flip-flops are two LUT levels from these registers.
+        starting = self.start & self.idle
+        advance = running & ~wait
+        fold_ends = issue & k_last  # under advance: in_fold & k_last
+        # ready_n = since_end_n >= need_n: since_end_n is 1 after a fold's last word and
+        # since_end + 1 otherwise (saturating at rows, where since_end + 1 >= need holds either
+        # way); need_n is the new job's at a start.
+        plan = self.job_plan
+        with m.If(starting):
+            m.d.sync += [need_m1.eq(plan.need_m1), need_le1.eq(plan.need_le1)]
+        ready_inc = since_end >= need_m1
         ready_n = Signal()
+        ready_n_start = Mux(fold_ends, plan.need_le1, since_end >= plan.need_m1)
+        ready_n_run = Mux(fold_ends, need_le1, ready_inc)
+        m.d.comb += ready_n.eq(Mux(starting, ready_n_start, ready_n_run))
+        # issue_next = running_n & in_fold_n & ~(k_zero_n & ~ready_n): a start or a new fold
+        # issues if ready; within a fold the next word is in it unless this one is its last; a
+        # held fold keeps waiting on its first word until ready.
+        with m.If(starting):
+            m.d.comb += self.issue_next.eq(ready_n_start)
+        with m.Elif(advance & k_end):
+            m.d.comb += self.issue_next.eq(~(last_mb & last_nb) & ready_n_run)
+        with m.Elif(advance):
+            m.d.comb += self.issue_next.eq(in_fold & ~k_last)
+        with m.Else():
+            m.d.comb += self.issue_next.eq(running & in_fold & (~k_zero | ready_inc))
         m.d.comb += [
-            ready_n.eq(nxt["since_end"] >= nxt["need"]),
-            self.issue_next.eq(nxt["running"] & nxt["in_fold"] & ~(nxt["k_zero"] & ~ready_n)),
             self.a_addr_next.eq(Cat(nxt["a_idx"], nxt["bank"])),
             self.w_addr_next.eq(Cat(nxt["w_idx"], nxt["bank"])),
         ]
@@ -279,16 +313,25 @@ class OSSequencer(wiring.Component):
             a_idx_p1.eq(nxt["a_idx"] + 1),
             w_idx_p1.eq(nxt["w_idx"] + 1),
         ]
-        flags_n = self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=running & ~wait,
+        flags_n = self._flags(m, k=k, m_left=m_left, n_left=n_left, advance=advance,
                               flags=(k_last, k_end, last_mb, last_nb))
-        _, k_end_n, last_mb_n, last_nb_n = flags_n
-        wait_n = nxt["k_zero"] & ~ready_n
-        m.d.sync += idle.eq(~nxt["running"] | (~wait_n & k_end_n & last_mb_n & last_nb_n))
+        _, k_end_n, last_mb_n, last_nb_n, k_pre_end = flags_n
+        if rows == 1:
+            # A fold may wait on a word that is also its last (s_last = 0): the general form.
+            wait_n = nxt["k_zero"] & ~ready_n
+            m.d.sync += idle.eq(~nxt["running"] | (~wait_n & k_end_n & last_mb_n & last_nb_n))
+        else:
+            # With more rows a fold that waits (on its first word) is never on its last, so
+            # idle = ~running | (k_end & last_mb & last_nb): a start clears it (s_last > 0), a
+            # step sets it if the job's last fold reaches its last word (k + 1 == s_last) or
+            # ends (running falls), and nothing else changes its terms.
+            job_ends = last_mb & last_nb & (k_end | k_pre_end)
+            m.d.sync += idle.eq(~starting & Mux(advance, job_ends, idle))
         return m
 
     def _flags(self, m: Module, *, k, m_left, n_left, advance, flags) -> tuple:
         """``k_last``, ``k_end``, ``last_mb``, ``last_nb`` for the next cycle, case by case; returns
-        their next values (the registers' inputs), in that order.
+        their next values (the registers' inputs), in that order, and ``k == s_last - 1``.
 
         Each case compares registers only (or a new job's fields with constants): within a fold
         ``k + 1 == job_k - 1`` is ``k == job_k - 2``, at a fold end ``k`` restarts at 0, and a
@@ -303,6 +346,8 @@ class OSSequencer(wiring.Component):
         s_zero = Signal()  # s_last == 0
         s_m1 = Signal(signed(dim + 2))  # s_last - 1
         m_single = Signal()  # job_m <= rows
+        k_pre_end = Signal()  # k == s_last - 1: the next step is the fold's last
+        m.d.comb += k_pre_end.eq(k == s_m1)
         plan = self.job_plan
         starting = self.start & self.idle
         k_last_n, k_end_n, last_mb_n, last_nb_n = (
@@ -337,5 +382,5 @@ class OSSequencer(wiring.Component):
                 with m.Else():
                     m.d.comb += last_mb_n.eq(m_left <= 2 * rows)
             with m.Else():
-                m.d.comb += [k_last_n.eq(k == k_m2), k_end_n.eq(k == s_m1)]
-        return k_last_n, k_end_n, last_mb_n, last_nb_n
+                m.d.comb += [k_last_n.eq(k == k_m2), k_end_n.eq(k_pre_end)]
+        return k_last_n, k_end_n, last_mb_n, last_nb_n, k_pre_end

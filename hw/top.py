@@ -349,11 +349,14 @@ class QmacTop(wiring.Component):
                 return done | ((ld.bank == bank) & (idx < ld.word_m1))
             # With the engine's next address, the comparisons are registered a cycle early from
             # the next values of both sides (the engine's registers move only when enabled).
+            # Both sides are compared before eng_run picks one, so that the comparators start
+            # from the engine's next values, not from a multiplexer after them.
             addr_n = Mux(eng_run, getattr(engine, f"{x}_addr_next"), addr)
             below = Signal(name=f"{x}_next_below")  # idx < word_m1
             same = Signal(name=f"{x}_next_same")  # ld.bank == bank
             m.d.sync += [
-                below.eq(addr_n[:n] < ld.word_m1_next),
+                below.eq(Mux(eng_run, getattr(engine, f"{x}_addr_next")[:n] < ld.word_m1_next,
+                             addr[:n] < ld.word_m1_next)),
                 same.eq((ld.bank ^ ld.loaded) == addr_n[n]),
             ]
             return done | (same & below)
