@@ -142,4 +142,3 @@ def test_short_k_waits_for_the_drain_chains():
     words, cycles, _ = run(cfg, jobs)
     ends = [c for c, w in zip(cycles, words, strict=True) if w["last"]]
     assert all(b - a >= cfg.rows for a, b in zip(ends, ends[1:], strict=False))
-
