@@ -305,6 +305,17 @@ def test_jobs_random_gaps_and_backpressure(dataflow):
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws"])
+def test_engine_catches_up_with_slow_streams(dataflow):
+    """Streams idle most cycles: the engine reaches the word being loaded again and again and
+    must wait for each one (a "word loaded" check one word too optimistic reads a stale word)."""
+    cfg = ArrayConfig(rows=2, cols=2, a_buf_depth=32, w_buf_depth=32, param_depth=8,
+                      acc_depth=16, dataflow=dataflow)
+    rng = np.random.default_rng(9)
+    jobs = [make_job(cfg, m, k, n, rng) for m, k, n in [(3, 7, 3), (2, 5, 4), (4, 1, 2)]]
+    check(cfg, jobs, run_top(cfg, jobs, seed=9, in_gap=0.8))
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws"])
 @pytest.mark.parametrize("gaps", [False, True], ids=["streaming", "gaps_backpressure"])
 def test_k_split_chains(dataflow, gaps):
     """K-split chains between whole jobs, their partial sums kept on chip, output once."""
